@@ -1,0 +1,78 @@
+"""build_pipeline: the keyframer graph, returning its outputs so tests can reach them."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from transforms import stats
+from transforms.core.config import AnnotationConfig
+from transforms.group import BuildAnnotations
+from transforms.read import ReadFrameRows
+from transforms.validate import KeyRows, ValidateRows
+from transforms.write import WriteBatches, WriteManifest
+
+
+def dead_letter_dir(output: str, dead_letter: str | None) -> str:
+    return dead_letter or FileSystems.join(output, "dead_letter")
+
+
+def build_pipeline(
+    p: beam.Pipeline,
+    *,
+    input_pattern: str,
+    input_format: str,
+    output: str,
+    dead_letter: str | None,
+    config: AnnotationConfig,
+    writer: dict,
+    run_id: str,
+    header: dict,
+) -> dict:
+    """Adds keyframer's steps to `p`. Returns its PCollections by name."""
+    tmp_dir = FileSystems.join(output, f".keyframer-tmp-{run_id}")
+    read = p | "ReadFrameRows" >> ReadFrameRows(input_pattern, input_format)
+    valid = read.tables | "ValidateRows" >> ValidateRows(config.frame_base)
+    keyed = valid.valid | "KeyRows" >> KeyRows(config.min_confidence)
+    built = keyed.chunks | "BuildAnnotations" >> BuildAnnotations(config)
+    files = built.fragments | "WriteBatches" >> WriteBatches(output, tmp_dir, **writer)
+
+    dead = (
+        (read[stats.DEAD_LETTER], valid[stats.DEAD_LETTER], built[stats.DEAD_LETTER])
+        | "MergeDeadLetters" >> beam.Flatten()
+    )
+    dead_files = dead | "WriteDeadLetters" >> beam.io.WriteToText(
+        FileSystems.join(dead_letter_dir(output, dead_letter), "rejected"),
+        file_name_suffix=".ndjson",
+        coder=beam.coders.BytesCoder(),
+    )
+    all_stats = (
+        (read[stats.STATS], valid[stats.STATS], keyed[stats.STATS], built[stats.STATS])
+        | "MergeStats" >> beam.Flatten()
+    )
+    manifest = all_stats | "Finalize" >> WriteManifest(output, tmp_dir, header, files, dead_files)
+    return {
+        "fragments": built.fragments,
+        "dead_letters": dead,
+        "files": files,
+        "manifest": manifest,
+    }
+
+
+def manifest_header(opts_dict: dict, config: AnnotationConfig, writer: dict, run_id: str,
+                    input_check: dict | None) -> dict:
+    """What the manifest records of how the run was configured (never secrets)."""
+    cfg = dataclasses.asdict(config)
+    if config.keyframe_tolerance is not None:
+        cfg["keyframe_tolerance"] = repr(config.keyframe_tolerance)
+    return {
+        "keyframer": "0.1.0",
+        "run_id": run_id,
+        "input": opts_dict.get("input"),
+        "output": opts_dict.get("output"),
+        "config": cfg,
+        "writer": writer,
+        "input_check": input_check,
+    }

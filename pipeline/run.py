@@ -1,0 +1,87 @@
+"""Entry point: parse options, check inputs, build and run the pipeline, print the summary."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from pipeline import options as opts_mod
+from pipeline.build import build_pipeline, manifest_header
+from pipeline.summary import format_summary, read_manifest
+from transforms.core.conform import InputSchemaError
+from transforms.read import check_inputs
+from transforms.write import new_run_id
+
+_LOG = logging.getLogger(__name__)
+
+# Runners that execute in this process with the FnApiRunner's in-process worker.
+_LOCAL_RUNNERS = {None, "DirectRunner", "FnApiRunner", "SwitchingDirectRunner"}
+
+
+def _tune_local_runner(pipeline_options: PipelineOptions) -> None:
+    """Turn off the in-process worker's state cache for local batch runs.
+
+    Measured here (shared/PERF-NOTES.md): the cache sizes every value it holds by walking
+    objects, which cost ~30% of a run; our state is read once per key, so the cache buys
+    nothing. Beam 2.77 reads this size from a module constant for the in-process worker (no
+    pipeline option); workers elsewhere read --max_cache_memory_usage_mb instead.
+    """
+    runner = pipeline_options.view_as(StandardOptions).runner
+    if runner in _LOCAL_RUNNERS:
+        from apache_beam.runners.portability.fn_api_runner import worker_handlers
+
+        worker_handlers.STATE_CACHE_SIZE_MB = 0
+
+
+def run(argv: list[str] | None = None, *, wait: bool = True):
+    """Run keyframer with command-line style arguments. Returns (result, manifest or None).
+
+    Raises ValueError (a flag is wrong), InputSchemaError or FileNotFoundError (the input),
+    before anything runs.
+    """
+    pipeline_options = PipelineOptions(argv)
+    opts = pipeline_options.view_as(opts_mod.KeyframerOptions)
+    config, writer = opts_mod.validate(opts)
+    input_check = None
+    if not opts.skip_input_check:
+        input_check = check_inputs(opts.input, opts.input_format)
+        _LOG.info("Input: %d files, %s rows", input_check["files"], input_check["rows"])
+    _tune_local_runner(pipeline_options)
+    run_id = new_run_id()
+    header = manifest_header({"input": opts.input, "output": opts.output}, config, writer, run_id, input_check)
+    p = beam.Pipeline(options=pipeline_options)
+    build_pipeline(
+        p,
+        input_pattern=opts.input,
+        input_format=opts.input_format,
+        output=opts.output,
+        dead_letter=opts.dead_letter,
+        config=config,
+        writer=writer,
+        run_id=run_id,
+        header=header,
+    )
+    result = p.run()
+    if not wait:
+        return result, None
+    result.wait_until_finish()
+    return result, read_manifest(opts.output)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point (`keyframer`, `python -m pipeline`). Exit 0 ok, 1 run problem,
+    2 bad flags or input."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("apache_beam", "google", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        _, manifest = run(argv if argv is not None else sys.argv[1:])
+    except (ValueError, InputSchemaError, FileNotFoundError) as e:
+        print(f"keyframer: {e}", file=sys.stderr)
+        return 2
+    print(format_summary(manifest))
+    unreadable = manifest["counts"].get("files_unreadable", 0)
+    return 0 if manifest["reconciled"] and not unreadable else 1

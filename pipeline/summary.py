@@ -1,0 +1,56 @@
+"""The readable end-of-run summary, from the run manifest."""
+
+from __future__ import annotations
+
+import orjson
+from apache_beam.io.filesystems import FileSystems
+
+from transforms.write import MANIFEST
+
+_ORDER = [
+    ("files_read", "input files read"),
+    ("files_unreadable", "input files unreadable"),
+    ("rows_read", "rows read"),
+    ("rows_used", "rows used"),
+    ("rows_filtered", "rows filtered (--min_confidence)"),
+    ("duplicate_frames", "duplicate frames resolved"),
+    ("duplicate_answers", "duplicate global answers resolved"),
+    ("objects", "objects (tracks)"),
+    ("segments", "segments"),
+    ("keyframes_in", "keyframes before thinning"),
+    ("keyframes", "keyframes"),
+    ("frame_ranges", "frame ranges"),
+    ("classifications", "global classifications"),
+    ("lines", "NDJSON lines"),
+    ("bytes", "NDJSON bytes"),
+]
+
+
+def read_manifest(output: str) -> dict:
+    with FileSystems.open(FileSystems.join(output, MANIFEST),
+                          compression_type="uncompressed") as f:
+        return orjson.loads(f.read())
+
+
+def format_summary(manifest: dict) -> str:
+    counts = manifest["counts"]
+    rows = [(label, counts[name]) for name, label in _ORDER if counts.get(name)]
+    if counts.get("keyframes_in") and counts.get("keyframes"):
+        rows.append(("keyframe compression", f"{counts['keyframes_in'] / counts['keyframes']:.2f}x"))
+    for name in sorted(counts):
+        if name.startswith("max_error_"):
+            rows.append((f"largest reconstruction error ({name[10:]})", f"{counts[name]:.4g}"))
+    rejected = manifest["rejected"]
+    rows.append(("rows rejected", sum(rejected.values())))
+    rows.extend((f"  {reason}", n) for reason, n in rejected.items())
+    rows.append(("output files", len(manifest["files"])))
+    width = max(len(label) for label, _ in rows)
+    lines = ["keyframer run " + manifest["run_id"], "-" * (width + 14)]
+    for label, value in rows:
+        text = f"{value:,}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+        lines.append(f"{label:<{width}}  {text:>12}")
+    lines.append("-" * (width + 14))
+    mark = "OK" if manifest["reconciled"] else "MISMATCH"
+    lines.append(f"reconciliation {mark}: {manifest['reconciliation']}")
+    lines.append(f"output: {manifest['output']} (manifest.json lists the files)")
+    return "\n".join(lines)

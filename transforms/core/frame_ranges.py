@@ -1,0 +1,85 @@
+"""Frame-based radio and checklist classifications: per-answer inclusive frame ranges.
+
+A radio question whose answer changes over the video keeps every answer, each with its own
+ranges, one line per answer (the official SDK keeps only the first answer and drops the rest).
+A checklist is one line whose answers each carry their ranges.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from transforms.core import columns as c
+from transforms.core import ndjson
+from transforms.core.config import AnnotationConfig
+from transforms.core.keys import Key
+from transforms.core.outcome import Outcome
+from transforms.core.segments import one_row_per_frame, pack, segment
+from transforms.core.tables import answer_codes, floats, row_text
+
+
+def _smooth(starts: np.ndarray, ends: np.ndarray, min_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Drop ranges shorter than min_frames (flicker); see README, 'Smoothing'."""
+    if min_frames <= 1:
+        return starts, ends
+    keep = (ends - starts + 1) >= min_frames
+    return starts[keep], ends[keep]
+
+
+def build_frame_ranges(
+    key: Key,
+    kind: str,
+    table: pa.Table,
+    positions: np.ndarray,
+    config: AnnotationConfig,
+    outcome: Outcome,
+) -> None:
+    """Append the lines of one frame-based radio or checklist feature to `outcome`."""
+    n = table.num_rows
+    answer, names = answer_codes(table)
+    frame = np.asarray(table.column(c.FRAME).combine_chunks().to_numpy(), dtype=np.int64)
+    confidence = floats(table, c.CONFIDENCE)
+    # A radio has one answer per frame; a checklist one row per (answer, frame).
+    group = np.zeros(n, dtype=np.int64) if kind == c.RADIO else answer
+    winners, losers = one_row_per_frame(pack(group, frame), confidence, row_text(table))
+    winners = winners[np.lexsort((frame[winners], answer[winners]))]
+
+    seg_col = table.column(c.SEGMENT_INDEX).combine_chunks()
+    seg_null = np.asarray(seg_col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    seg_val = np.asarray(seg_col.fill_null(0).to_numpy(), dtype=np.int64)
+    w_answer = answer[winners]
+    seg = segment(w_answer, frame[winners], seg_val[winners], seg_null[winners],
+                  config.max_gap_frames)
+    for reason, bad in (("segment_index_mixed", seg.bad_mixed),
+                        ("segment_index_decreasing", seg.bad_decreasing)):
+        if len(bad):
+            outcome.reject(positions[np.flatnonzero(np.isin(answer, bad))], reason)
+    bad = np.r_[seg.bad_mixed, seg.bad_decreasing]
+    outcome.count("duplicate_frames", int((~np.isin(answer[losers], bad)).sum()))
+    outcome.count("rows_used", int(n - np.isin(answer, bad).sum()))
+    good = ~np.isin(w_answer, bad)
+    if not good.any():
+        return
+    rows, starts, w_answer = winners[good], seg.starts[good], w_answer[good]
+    frames = frame[rows] + config.frame_offset
+    seg_starts = np.flatnonzero(starts)
+    seg_ends = np.r_[seg_starts[1:], len(rows)] - 1
+    range_answer = w_answer[seg_starts]
+    range_start, range_end = frames[seg_starts], frames[seg_ends]
+
+    field = ndjson.answer_field(config, key).encode()
+    answers = []
+    for a in np.unique(range_answer).tolist():
+        mine = range_answer == a
+        s, e = _smooth(range_start[mine], range_end[mine], config.min_range_frames)
+        outcome.count("frame_ranges", len(s))
+        if len(s):
+            answers.append((names[a], b'{"%s":%s,"frames":%s}' % (
+                field, ndjson.json_string(names[a]), ndjson.frame_ranges_json(s.tolist(), e.tolist()))))
+    if kind == c.RADIO:
+        for name, body in answers:
+            outcome.line(ndjson.line_head(config, key, "answer", name) + b'"answer":' + body + b"}")
+    elif answers:
+        outcome.line(ndjson.line_head(config, key) + b'"answer":['
+                     + b",".join(body for _, body in answers) + b"]}")

@@ -1,0 +1,51 @@
+"""Global (whole-video) radio, checklist and text classifications, with nested answers.
+
+A radio or text has one answer: the highest-confidence row wins (others are counted as
+duplicates). A checklist has one entry per distinct answer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from transforms.core import columns as c
+from transforms.core import ndjson
+from transforms.core.config import AnnotationConfig
+from transforms.core.keys import Key
+from transforms.core.outcome import Outcome
+from transforms.core.segments import one_row_per_frame
+from transforms.core.tables import answer_codes, floats, row_text
+
+
+def _confidence(value: float) -> bytes:
+    return b"" if np.isnan(value) else b',"confidence":' + ndjson.json_number(value)
+
+
+def build_global(
+    key: Key, kind: str, table: pa.Table, config: AnnotationConfig, outcome: Outcome
+) -> None:
+    """Append the line of one global classification to `outcome`."""
+    answer, names = answer_codes(table)
+    confidence = floats(table, c.CONFIDENCE)
+    group = answer if kind == c.CHECKLIST else np.zeros(table.num_rows, dtype=np.int64)
+    winners, losers = one_row_per_frame(group, confidence, row_text(table))
+    outcome.count("duplicate_answers", len(losers))
+    outcome.count("rows_used", table.num_rows)
+    outcome.count("classifications", 1)
+    nested = table.column(c.CLASSIFICATIONS).combine_chunks().to_pylist()
+    field = ndjson.answer_field(config, key).encode()
+    head = ndjson.line_head(config, key)
+    if kind == c.TEXT:
+        w = int(winners[0])
+        outcome.line(head + b'"answer":' + ndjson.json_string(names[answer[w]])
+                     + _confidence(confidence[w]) + b"}")
+        return
+    items = []
+    for w in winners.tolist():  # sorted by answer
+        item = b'{"%s":%s' % (field, ndjson.json_string(names[answer[w]])) + _confidence(confidence[w])
+        if nested[w] is not None:
+            item += b',"classifications":' + nested[w].encode()
+        items.append(item + b"}")
+    body = items[0] if kind == c.RADIO else b"[" + b",".join(items) + b"]"
+    outcome.line(head + b'"answer":' + body + b"}")

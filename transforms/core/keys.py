@@ -1,0 +1,97 @@
+"""Annotation keys: (data row, feature), and splitting validated rows into per-key chunks.
+
+A key is a tuple of four strings, `(data_row_field, data_row, feature_field, feature)`, with the
+fields spelled as in the NDJSON (`globalKey`/`id`, `name`/`schemaId`). Plain strings keep the
+Beam key coder deterministic; the fields keep a global key and a data row id that happen to be
+equal from being taken for one another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from transforms.core import columns as c
+
+Key = tuple[str, str, str, str]
+
+# Columns stored per key: the key columns are constant within a chunk and are dropped.
+CHUNK_COLUMNS = tuple(n for n in c.COLUMNS if n not in c.KEY_COLUMNS)
+CHUNK_SCHEMA = pa.schema([c.SCHEMA.field(n) for n in CHUNK_COLUMNS])
+
+
+def _coalesce(table: pa.Table, first: str, second: str) -> tuple[pa.Array, np.ndarray]:
+    """(the first present of two string columns, whether it was the first)."""
+    a, b = table.column(first), table.column(second)
+    is_first = np.asarray(pc.fill_null(pc.greater(pc.utf8_length(a), 0), False), dtype=bool)
+    value = pc.if_else(pa.array(is_first), a, b)
+    return value.combine_chunks() if isinstance(value, pa.ChunkedArray) else value, is_first
+
+
+def compact(table: pa.Table) -> pa.Table:
+    """Drop the key columns and the all-null columns: what a key's state needs to hold."""
+    names = set(table.schema.names)
+    keep = [
+        n for n in CHUNK_COLUMNS if n in names and table.column(n).null_count < table.num_rows
+    ]
+    return table.select(keep)
+
+
+def complete(table: pa.Table) -> pa.Table:
+    """Undo `compact`'s column dropping: every chunk column present, all-null where absent."""
+    if table.schema.names == list(CHUNK_COLUMNS):
+        return table
+    n = table.num_rows
+    arrays = [
+        table.column(f.name) if f.name in table.schema.names else pa.nulls(n, f.type)
+        for f in CHUNK_SCHEMA
+    ]
+    return pa.Table.from_arrays(arrays, schema=CHUNK_SCHEMA)
+
+
+def split_by_key(valid: pa.Table) -> Iterator[tuple[Key, pa.Table]]:
+    """Yield (key, compact chunk) for each (data row, feature) in a validated table.
+
+    Keys come out sorted, so the same input always yields the same sequence.
+    """
+    if valid.num_rows == 0:
+        return
+    data_row, is_gk = _coalesce(valid, c.GLOBAL_KEY, c.DATA_ROW_ID)
+    feature, is_name = _coalesce(valid, c.FEATURE_NAME, c.FEATURE_SCHEMA_ID)
+    dr_enc = pc.dictionary_encode(data_row)
+    ft_enc = pc.dictionary_encode(feature)
+    dr_codes = dr_enc.indices.to_numpy().astype(np.int64) * 2 + is_gk
+    ft_codes = ft_enc.indices.to_numpy().astype(np.int64) * 2 + is_name
+    combined = dr_codes * (2 * len(ft_enc.dictionary)) + ft_codes
+    order = np.argsort(combined, kind="stable")
+    sorted_codes = combined[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    body = compact(valid).take(pa.array(order))
+    dr_values = dr_enc.dictionary.to_pylist()
+    ft_values = ft_enc.dictionary.to_pylist()
+    keyed = []
+    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+        code = int(sorted_codes[s])
+        drc, ftc = divmod(code, 2 * len(ft_values))
+        key = (
+            "globalKey" if drc % 2 else "id",
+            dr_values[drc // 2],
+            "name" if ftc % 2 else "schemaId",
+            ft_values[ftc // 2],
+        )
+        keyed.append((key, s, e))
+    keyed.sort(key=lambda k: k[0])
+    for key, s, e in keyed:
+        yield key, compact(body.slice(s, e - s))
+
+
+def key_columns(key: Key) -> dict[str, str]:
+    """The input columns a key stands for (to rebuild a row for the dead letter)."""
+    dr_field, dr, ft_field, ft = key
+    return {
+        c.GLOBAL_KEY if dr_field == "globalKey" else c.DATA_ROW_ID: dr,
+        c.FEATURE_NAME if ft_field == "name" else c.FEATURE_SCHEMA_ID: ft,
+    }

@@ -1,0 +1,677 @@
+"""Keyframe thinning with a guaranteed reconstruction-error bound.
+
+The Labelbox video editor interpolates linearly, in frame number, between consecutive keyframes
+of a segment. Dense per-frame model output therefore carries mostly redundant keyframes. This
+module picks the fewest keyframes whose linear interpolation reproduces *every* input frame
+within a tolerance:
+
+- ``px:<v>``: the largest absolute coordinate error is at most ``v`` pixels (bbox: on its four
+  edges top, left, bottom, right; point and line: on every x and y);
+- ``iou:<v>`` (bbox only): the IoU of the interpolated box with the input box is at least ``v``.
+
+Algorithm (Imai-Iri style min-# approximation)
+----------------------------------------------
+A *shortcut* ``(i, j)`` is valid when interpolating between input keyframes ``i`` and ``j``
+reproduces every frame strictly between them within tolerance. The answer is a shortest path
+from the first to the last frame in the graph of valid shortcuts; validity is not monotone in
+``j`` (a shortcut can be invalid while a longer one from the same start is valid), which is why
+"extend until the first failure" greedy can be about twice the optimum at tight tolerances.
+
+1. *Slope cones.* For a fixed start ``i`` and any linear functional ``f`` of the coordinates,
+   the condition ``|f(interp_k) - f(actual_k)| <= tol_k`` on frame ``k`` is an interval of the
+   slope ``(f(v_j) - f(v_i)) / (t_j - t_i)``. The intersection of those intervals over ``k < j``
+   is a running max/min, so the validity of *all* shortcuts from ``i`` up to ``j`` costs O(j - i)
+   and is vectorised with numpy across starts and ends. Once an intersection is empty, no longer
+   shortcut from ``i`` can be valid, which bounds each start's scan (its *reach*).
+
+   - ``px``: one functional per coordinate, tolerance ``v``: the test is exact.
+   - ``iou``: IoU is not separable, so two box-shaped tests bracket it. With ``ex = |dl| + |dr|``
+     and ``ey = |dt| + |db|`` (edge displacements), ``w``, ``h`` the input box's size, and
+     ``a = ex / w``, ``b = ey / h``: the symmetric difference of the boxes contains four disjoint
+     edge strips of area ``ex * Iy + ey * Ix``, so ``IoU >= tau`` implies ``a + b <= (1-tau)/tau``
+     (necessary); it holds whenever ``(1 - a) * (1 - b) >= tau``, implied by ``a + b <= 1 - tau``
+     (sufficient). ``ex / W + ey / H`` for a fixed reference size is the largest of eight linear
+     functionals ``|(+-dl +- dr) / W +- (dt +- db) / H|``, so both become slope cones (``W``,
+     ``H`` are the start box's size; the per-frame tolerance absorbs the change of size).
+     Shortcuts passing the sufficient test are valid; those passing only the necessary test
+     ("grey") get an exact IoU check on every frame in between, done lazily (below).
+
+2. *Breadth-first search* over shortcuts, layer by layer (all vectorised): layer ``d`` holds the
+   frames first reached with ``d`` shortcuts. Grey shortcuts are checked exactly only when their
+   end is not reached yet, nearest start first; that is what keeps the IoU case cheap. BFS gives
+   the optimum (the fewest keyframes) under the ``max_span`` bound, not an approximation.
+
+Bounds. Shortcuts span at most ``max_span`` input keyframes (default 600, twenty seconds at
+30 fps), so the scan costs O(n * min(reach, max_span)) per segment, which is linear on real
+tracks (reach is a few dozen frames) and at most O(n * max_span) on static ones. Exact IoU
+checks are capped at ``_EXACT_BUDGET_PER_FRAME`` interior-frame evaluations per input frame;
+on a pathological track that exhausts it, remaining grey shortcuts are treated as invalid: the
+error guarantee still holds, only the count may then exceed the optimum.
+
+Forced keyframes (sub-classification changes, vertex-count changes) split the problem: no
+shortcut jumps over one, so each stretch between them is thinned independently and optimally.
+
+Tolerances carry a tiny slack (``REL_EPS``, relative) so that exact-tolerance cases are stable
+under floating point: px errors up to ``v * (1 + REL_EPS) + REL_EPS * scale`` and IoU down to
+``v - REL_EPS`` are accepted (``scale`` = the largest absolute coordinate of the segment).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+
+METRICS: Final = ("iou", "px")
+GEOMETRIES: Final = ("bbox", "point", "line")
+
+DEFAULT_MAX_SPAN: Final = 600
+"""Longest shortcut, in input keyframes (frames on a gap-free track): 20 s at 30 fps."""
+
+REL_EPS: Final = 1e-9
+"""Relative slack on tolerances (see the module docstring)."""
+
+# Exact IoU evaluations allowed per input frame (one segment); see the module docstring.
+_EXACT_BUDGET_PER_FRAME: Final = 512
+_EXACT_BUDGET_MIN: Final = 200_000
+# First scan window (ends per start); doubles while any start's cone is still open.
+_FIRST_WINDOW: Final = 32
+# Elements (starts x ends x functionals) per vectorised block: bounds temporaries (~4 MB each).
+_BLOCK_ELEMENTS: Final = 1 << 19
+# Starts whose shortcuts are scanned together; bounds the code matrix on very long tracks.
+_ROW_CHUNK: Final = 4096
+# Interior-frame evaluations per vectorised exact-IoU batch.
+_EXACT_BATCH: Final = 1 << 18
+
+_SURE: Final = 2  # shortcut known valid
+_GREY: Final = 1  # passes the necessary test only: needs an exact check
+
+
+# --------------------------------------------------------------------------------------------
+# Tolerances
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """An error bound: ``metric`` "iou" (0 < value <= 1) or "px" (value >= 0)."""
+
+    metric: str
+    value: float
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:
+            raise ValueError(f"tolerance metric must be 'iou' or 'px', got {self.metric!r}")
+        value = float(self.value)
+        if not math.isfinite(value):
+            raise ValueError(f"tolerance value must be finite, got {self.value!r}")
+        if self.metric == "iou" and not 0.0 < value <= 1.0:
+            raise ValueError(f"iou tolerance must be in (0, 1], got {value:g}")
+        if self.metric == "px" and value < 0.0:
+            raise ValueError(f"px tolerance must be >= 0, got {value:g}")
+        object.__setattr__(self, "value", value)
+
+    def __str__(self) -> str:
+        return f"{self.metric}:{self.value:g}"
+
+
+def parse_tolerance(text: str) -> Tolerance:
+    """Parse ``"iou:0.9"`` (0 < v <= 1) or ``"px:2"`` (v >= 0); ValueError otherwise."""
+    if not isinstance(text, str):
+        raise ValueError(f"tolerance must be a string like 'iou:0.9' or 'px:2', got {text!r}")
+    metric, sep, number = text.strip().partition(":")
+    metric = metric.strip().lower()
+    if not sep or metric not in METRICS:
+        raise ValueError(
+            f"invalid tolerance {text!r}: expected 'iou:<value in (0, 1]>' or 'px:<pixels >= 0>'"
+        )
+    try:
+        value = float(number.strip())
+    except ValueError:
+        raise ValueError(f"invalid tolerance {text!r}: {number.strip()!r} is not a number") from None
+    try:
+        return Tolerance(metric, value)
+    except ValueError as err:
+        raise ValueError(f"invalid tolerance {text!r}: {err}") from None
+
+
+@dataclass(frozen=True)
+class ToleranceSpec:
+    """Tolerances by feature name, with an optional default for the other features."""
+
+    default: Tolerance | None = None
+    per_feature: dict[str, Tolerance] = field(default_factory=dict)
+
+    def for_feature(self, feature: str) -> Tolerance | None:
+        """The feature's own tolerance, else the default (None: keep every keyframe)."""
+        return self.per_feature.get(feature, self.default)
+
+
+def parse_tolerance_spec(values: list[str] | str | None) -> ToleranceSpec:
+    """Parse CLI values such as ``["px:2", "person=iou:0.95", "car=px:3"]``.
+
+    A single comma-separated string is accepted too, and so are commas inside list items (so
+    feature names cannot contain commas or "="). An entry without ``feature=`` is the default
+    (at most one); a feature may appear once. Empty entries (e.g. a trailing comma) are ignored;
+    None or nothing means no thinning at all.
+    """
+    if values is None:
+        return ToleranceSpec()
+    items = [values] if isinstance(values, str) else list(values)
+    default: Tolerance | None = None
+    per_feature: dict[str, Tolerance] = {}
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError(f"tolerance entries must be strings, got {item!r}")
+        for raw in item.split(","):
+            entry = raw.strip()
+            if not entry:
+                continue
+            feature, sep, text = entry.partition("=")
+            if not sep:
+                if default is not None:
+                    raise ValueError(
+                        f"more than one default tolerance ({default} and {entry!r}); qualify "
+                        "the others as feature=metric:value"
+                    )
+                default = parse_tolerance(entry)
+                continue
+            feature = feature.strip()
+            if not feature:
+                raise ValueError(f"missing feature name before '=' in tolerance entry {entry!r}")
+            if feature in per_feature:
+                raise ValueError(f"feature {feature!r} is given more than one tolerance")
+            try:
+                per_feature[feature] = parse_tolerance(text)
+            except ValueError as err:
+                raise ValueError(f"in tolerance entry {entry!r}: {err}") from None
+    return ToleranceSpec(default, per_feature)
+
+
+# --------------------------------------------------------------------------------------------
+# Geometry helpers
+
+
+def _check_geometry(geometry: str, values: np.ndarray) -> None:
+    if geometry not in GEOMETRIES:
+        raise ValueError(f"geometry must be one of {GEOMETRIES}, got {geometry!r}")
+    d = values.shape[1]
+    if geometry == "bbox" and d != 4:
+        raise ValueError(f"bbox values need 4 columns (top, left, height, width), got {d}")
+    if geometry == "point" and d != 2:
+        raise ValueError(f"point values need 2 columns (x, y), got {d}")
+    if geometry == "line" and (d < 2 or d % 2):
+        raise ValueError(f"line values need an even number of columns (x0, y0, ...), got {d}")
+
+
+def _as_values(values: np.ndarray, n: int | None = None) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim != 2:
+        raise ValueError(f"values must be a 2-D array (frames x coordinates), got {arr.shape}")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"values has {arr.shape[0]} rows but there are {n} frames")
+    if not np.isfinite(arr).all():
+        raise ValueError("values must be finite (no NaN or infinity)")
+    return arr
+
+
+def _as_frames(frames: np.ndarray) -> np.ndarray:
+    arr = np.asarray(frames)
+    if arr.ndim != 1:
+        raise ValueError(f"frames must be a 1-D array, got shape {arr.shape}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"frames must be integers, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64, copy=False)
+    if arr.size > 1 and not (np.diff(arr) > 0).all():
+        raise ValueError("frames must be strictly increasing within a segment")
+    return arr
+
+
+def _corners(values: np.ndarray) -> np.ndarray:
+    """(top, left, height, width) -> (top, left, bottom, right). Linear, so interpolating either
+    form gives the same boxes; errors are measured on the edges."""
+    out = values.copy()
+    out[:, 2] += values[:, 0]
+    out[:, 3] += values[:, 1]
+    return out
+
+
+def _iou_corners(a: np.ndarray, b: np.ndarray, scale: float) -> np.ndarray:
+    """IoU of boxes given as (top, left, bottom, right) rows.
+
+    Two boxes with an empty union (both degenerate) have IoU 1 when they coincide (within the
+    slack) and 0 otherwise, so that a degenerate input box is only matched by itself.
+    """
+    ih = np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0])
+    iw = np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1])
+    inter = np.maximum(ih, 0.0) * np.maximum(iw, 0.0)
+    area_a = np.maximum(a[:, 2] - a[:, 0], 0.0) * np.maximum(a[:, 3] - a[:, 1], 0.0)
+    area_b = np.maximum(b[:, 2] - b[:, 0], 0.0) * np.maximum(b[:, 3] - b[:, 1], 0.0)
+    union = area_a + area_b - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iou = inter / union
+    empty = ~(union > 0.0)
+    if empty.any():
+        same = np.abs(a[empty] - b[empty]).max(axis=1) <= REL_EPS * scale
+        iou[empty] = same.astype(np.float64)
+    return iou
+
+
+def _scale(coords: np.ndarray) -> float:
+    return max(1.0, float(np.abs(coords).max())) if coords.size else 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# Interpolation and error (public: used by the report and by the tests)
+
+
+def interpolate(
+    frames_kept: np.ndarray, values_kept: np.ndarray, frames: np.ndarray
+) -> np.ndarray:
+    """Linear interpolation, in frame number, of the kept keyframes at ``frames``.
+
+    Frames outside the kept range hold the first or last keyframe's value. The form
+    ``(1 - a) * v0 + a * v1`` is exact at both keyframes.
+    """
+    fk = _as_frames(frames_kept)
+    vk = np.asarray(values_kept, dtype=np.float64)
+    if vk.ndim != 2 or vk.shape[0] != fk.size or fk.size == 0:
+        raise ValueError("values_kept must be 2-D with one row per kept frame (at least one)")
+    f = np.asarray(frames, dtype=np.float64)
+    if fk.size == 1:
+        return np.repeat(vk, f.size, axis=0)
+    seg = np.clip(np.searchsorted(fk, f, side="right") - 1, 0, fk.size - 2)
+    f0 = fk[seg].astype(np.float64)
+    f1 = fk[seg + 1].astype(np.float64)
+    alpha = np.clip((f - f0) / (f1 - f0), 0.0, 1.0)[:, None]
+    return (1.0 - alpha) * vk[seg] + alpha * vk[seg + 1]
+
+
+def reconstruction_error(
+    frames: np.ndarray,
+    values: np.ndarray,
+    keep: np.ndarray,
+    tolerance_metric: str,
+    geometry: str,
+) -> np.ndarray:
+    """Per-frame error of the thinned reconstruction: px error, or ``1 - IoU`` for "iou".
+
+    px error is the largest absolute coordinate error (bbox: on top, left, bottom, right).
+    """
+    t = _as_frames(frames)
+    v = _as_values(values, t.size)
+    _check_geometry(geometry, v)
+    mask = np.asarray(keep, dtype=bool)
+    if mask.shape != t.shape:
+        raise ValueError("keep must be a bool mask with one entry per frame")
+    if tolerance_metric not in METRICS:
+        raise ValueError(f"tolerance metric must be 'iou' or 'px', got {tolerance_metric!r}")
+    if tolerance_metric == "iou" and geometry != "bbox":
+        raise ValueError("the iou metric applies to bbox geometry only")
+    if t.size == 0:
+        return np.zeros(0)
+    if not mask.any():
+        raise ValueError("keep must keep at least one frame")
+    coords = _corners(v) if geometry == "bbox" else v
+    approx = interpolate(t[mask], coords[mask], t)
+    if tolerance_metric == "px":
+        return np.abs(approx - coords).max(axis=1)
+    return 1.0 - _iou_corners(approx, coords, _scale(coords))
+
+
+# --------------------------------------------------------------------------------------------
+# Shortcut tests as slope cones
+
+
+class _PxModel:
+    """px: one functional per coordinate, constant tolerance; the cone test is exact."""
+
+    n_func: int
+    n_suff = 0
+    exact_needed = False
+
+    def __init__(self, coords: np.ndarray, tol: float) -> None:
+        self.z = coords
+        self.n_func = coords.shape[1]
+        self.tol = tol * (1.0 + REL_EPS) + REL_EPS * _scale(coords)
+
+    def functionals(self, rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        return self.z[idx]
+
+    def tolerances(self, rows: np.ndarray, idx: np.ndarray) -> tuple[object, object]:
+        return self.tol, None
+
+
+class _IouModel:
+    """iou: necessary and sufficient cones (module docstring), exact check for grey shortcuts."""
+
+    n_func = 12  # 4 one-axis functionals (necessary only) + 8 coupled ones (both tests)
+    n_suff = 8
+    exact_needed = True
+
+    def __init__(self, corners: np.ndarray, frames: np.ndarray, tau: float) -> None:
+        self.c = corners
+        self.t = frames
+        self.tau = tau
+        self.scale = _scale(corners)
+        top, left, bottom, right = corners.T
+        # Sums and differences of opposite edges: |dl| + |dr| = max(|dl + dr|, |dl - dr|).
+        self.z = np.stack([left + right, left - right, top + bottom, top - bottom], axis=1)
+        self.w = right - left
+        self.h = bottom - top
+        # Reference size per start (any positive value keeps both tests sound).
+        tiny = 1e-6 * self.scale
+        self.inv_w = 1.0 / np.maximum(self.w, tiny)
+        self.inv_h = 1.0 / np.maximum(self.h, tiny)
+        self.c_nec = (1.0 - tau) / tau * (1.0 + 1e-6)
+        self.c_suf = 1.0 - tau
+        self.abs_slack = 1e-8 * self.scale
+
+    def functionals(self, rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        base = self.z[idx]  # (r, k, 4)
+        x = base[..., :2] * self.inv_w[rows][:, None, None]
+        y = base[..., 2:] * self.inv_h[rows][:, None, None]
+        plus = (x[..., :, None] + y[..., None, :]).reshape(*base.shape[:-1], 4)
+        minus = (x[..., :, None] - y[..., None, :]).reshape(*base.shape[:-1], 4)
+        return np.concatenate([base, plus, minus], axis=-1)
+
+    def tolerances(self, rows: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        wk = self.w[idx]
+        hk = self.h[idx]
+        rw = wk * self.inv_w[rows][:, None]
+        rh = hk * self.inv_h[rows][:, None]
+        nec = np.empty((*idx.shape, 12))
+        nec[..., 0] = nec[..., 1] = self.c_nec * wk + self.abs_slack
+        nec[..., 2] = nec[..., 3] = self.c_nec * hk + self.abs_slack
+        slack = self.abs_slack * (self.inv_w[rows] + self.inv_h[rows])[:, None]
+        nec[..., 4:] = (self.c_nec * np.maximum(rw, rh) + slack)[..., None]
+        suf = np.broadcast_to((self.c_suf * np.minimum(rw, rh))[..., None], (*idx.shape, 8))
+        return nec, suf
+
+    def exact_ok(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Exact IoU test of shortcuts (i, j) on every frame strictly between them."""
+        interior = j - i - 1
+        pair = np.repeat(np.arange(i.size), interior)
+        start = np.cumsum(interior) - interior
+        k = i[pair] + 1 + (np.arange(pair.size) - start[pair])
+        ti = self.t[i[pair]]
+        alpha = ((self.t[k] - ti) / (self.t[j[pair]] - ti))[:, None]
+        box = (1.0 - alpha) * self.c[i[pair]] + alpha * self.c[j[pair]]
+        bad = _iou_corners(box, self.c[k], self.scale) < self.tau - REL_EPS
+        return np.bincount(pair[bad], minlength=i.size) == 0
+
+
+_Model = _PxModel | _IouModel
+
+
+def _scan_rows(
+    t: np.ndarray, model: _Model, limit: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    """Codes (0 invalid, _GREY, _SURE) of shortcuts (i, i + w) for the starts ``rows``.
+
+    Returns an int8 matrix; row r, column w is the shortcut (rows[r], rows[r] + w). Windows of
+    ends double while a start's necessary cone is still open and its limit not reached.
+    """
+    n_rows = rows.size
+    nf, ns = model.n_func, model.n_suff
+    codes = np.zeros((n_rows, 1), dtype=np.int8)
+    lo_n = np.full((n_rows, nf), -np.inf)
+    hi_n = np.full((n_rows, nf), np.inf)
+    lo_s = np.full((n_rows, ns), -np.inf)
+    hi_s = np.full((n_rows, ns), np.inf)
+    active = np.flatnonzero(limit[rows] > rows)
+    a, width = 1, _FIRST_WINDOW
+    while active.size:
+        b = a + width - 1
+        b = min(b, int((limit[rows[active]] - rows[active]).max()))
+        if codes.shape[1] <= b:
+            codes = np.pad(codes, ((0, 0), (0, b + 1 - codes.shape[1])))
+        chunk = max(1, _BLOCK_ELEMENTS // ((b - a + 2) * nf))
+        alive_parts = []
+        for s0 in range(0, active.size, chunk):
+            pos = active[s0 : s0 + chunk]
+            alive = _scan_block(t, model, limit, rows[pos], a, b, pos, codes, lo_n, hi_n, lo_s, hi_s)
+            alive_parts.append(pos[alive])
+        active = np.concatenate(alive_parts)
+        a, width = b + 1, width * 2
+    return codes
+
+
+def _scan_block(
+    t: np.ndarray,
+    model: _Model,
+    limit: np.ndarray,
+    starts: np.ndarray,
+    a: int,
+    b: int,
+    pos: np.ndarray,
+    codes: np.ndarray,
+    lo_n: np.ndarray,
+    hi_n: np.ndarray,
+    lo_s: np.ndarray,
+    hi_s: np.ndarray,
+) -> np.ndarray:
+    """Shortcuts (i, i + w), w in [a, b], for starts ``starts``; cone state carried in/out.
+
+    Ends ``w`` are tested against frames at offsets ``u < w``; offsets a-1..b are gathered once
+    (constraints use a-1..b-1, slopes a..b). Returns which starts may still have longer valid
+    shortcuts.
+    """
+    n = t.size
+    offs = np.arange(a - 1, b + 1)
+    idx = np.minimum(starts[:, None] + offs, n - 1)  # clipped columns lie past the limit
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_dt = 1.0 / (t[idx] - t[starts][:, None])
+        f = model.functionals(starts, idx)
+        f -= model.functionals(starts, starts[:, None])
+        tol_n, tol_s = model.tolerances(starts, idx[:, :-1])
+        fk, inv_k = f[:, :-1], inv_dt[:, :-1, None]
+        slope = f[:, 1:] * inv_dt[:, 1:, None]
+        lo = (fk - tol_n) * inv_k
+        hi = (fk + tol_n) * inv_k
+        if a == 1:  # offset 0 is the start itself: no constraint
+            lo[:, 0] = -np.inf
+            hi[:, 0] = np.inf
+        np.maximum.accumulate(lo, axis=1, out=lo)
+        np.minimum.accumulate(hi, axis=1, out=hi)
+        np.maximum(lo, lo_n[pos][:, None], out=lo)
+        np.minimum(hi, hi_n[pos][:, None], out=hi)
+        ok = ((slope >= lo) & (slope <= hi)).all(axis=2)
+        lo_n[pos], hi_n[pos] = lo[:, -1], hi[:, -1]
+        alive = (lo[:, -1] <= hi[:, -1]).all(axis=1)
+        code = ok.astype(np.int8) * (_SURE if not model.exact_needed else _GREY)
+        if tol_s is not None:
+            ns = model.n_suff
+            fks = fk[..., -ns:]
+            lo = (fks - tol_s) * inv_k
+            hi = (fks + tol_s) * inv_k
+            if a == 1:
+                lo[:, 0] = -np.inf
+                hi[:, 0] = np.inf
+            np.maximum.accumulate(lo, axis=1, out=lo)
+            np.minimum.accumulate(hi, axis=1, out=hi)
+            np.maximum(lo, lo_s[pos][:, None], out=lo)
+            np.minimum(hi, hi_s[pos][:, None], out=hi)
+            sure = ((slope[..., -ns:] >= lo) & (slope[..., -ns:] <= hi)).all(axis=2)
+            lo_s[pos], hi_s[pos] = lo[:, -1], hi[:, -1]
+            code[ok & sure] = _SURE
+    ends = starts[:, None] + offs[1:]
+    code[ends > limit[starts][:, None]] = 0
+    codes[pos, a : b + 1] = code
+    return alive & (limit[starts] > starts + b)
+
+
+# --------------------------------------------------------------------------------------------
+# Shortest path
+
+
+class _Codes:
+    """Shortcut codes computed on demand in chunks of starts, dropped once behind the search."""
+
+    def __init__(self, t: np.ndarray, model: _Model, limit: np.ndarray) -> None:
+        self.t, self.model, self.limit = t, model, limit
+        self.chunks: dict[int, np.ndarray] = {}
+
+    def rows(self, starts: np.ndarray) -> np.ndarray:
+        # Breadth-first layers never return below the current frontier's first frame.
+        low = int(starts[0]) // _ROW_CHUNK
+        for key in [key for key in self.chunks if key < low]:
+            del self.chunks[key]
+        chunk_of = starts // _ROW_CHUNK
+        parts = []
+        for key in np.unique(chunk_of):
+            key = int(key)
+            if key not in self.chunks:
+                base = key * _ROW_CHUNK
+                rows = np.arange(base, min(base + _ROW_CHUNK, self.t.size - 1))
+                self.chunks[key] = _scan_rows(self.t, self.model, self.limit, rows)
+            parts.append((self.chunks[key], starts[chunk_of == key] - key * _ROW_CHUNK))
+        width = max(part.shape[1] for part, _ in parts)
+        out = np.zeros((starts.size, width), dtype=np.int8)
+        at = 0
+        for part, local in parts:
+            out[at : at + local.size, : part.shape[1]] = part[local]
+            at += local.size
+        return out
+
+
+def _shortest_path(t: np.ndarray, model: _Model, limit: np.ndarray) -> np.ndarray:
+    """Indices of a fewest-keyframes path from 0 to n - 1 over valid shortcuts (BFS)."""
+    n = t.size
+    dist = np.full(n, -1, dtype=np.int64)
+    parent = np.full(n, -1, dtype=np.int64)
+    dist[0] = 0
+    frontier = np.zeros(1, dtype=np.int64)
+    store = _Codes(t, model, limit)
+    budget = max(_EXACT_BUDGET_MIN, _EXACT_BUDGET_PER_FRAME * n)
+    layer = 0
+    while dist[n - 1] < 0:
+        layer += 1
+        codes = store.rows(frontier)
+        fi, w = np.nonzero(codes)
+        ends = frontier[fi] + w
+        fresh = dist[ends] < 0
+        fi, w, ends = fi[fresh], w[fresh], ends[fresh]
+        code = codes[fi, w]
+        starts = frontier[fi]
+        sure = code == _SURE
+        parent[ends[sure]] = starts[sure]
+        dist[ends[sure]] = layer
+        grey = ~sure
+        if grey.any():
+            budget = _settle_grey(model, starts[grey], ends[grey], dist, parent, layer, budget)
+        frontier = np.unique(ends[dist[ends] == layer])
+    path = [n - 1]
+    while path[-1] != 0:
+        path.append(int(parent[path[-1]]))
+    return np.asarray(path[::-1], dtype=np.int64)
+
+
+def _settle_grey(
+    model: _Model,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    dist: np.ndarray,
+    parent: np.ndarray,
+    layer: int,
+    budget: int,
+) -> int:
+    """Exact checks of grey shortcuts whose end is not reached yet; returns the budget left.
+
+    Each end tries its candidate starts nearest first (fewest frames to check, most likely
+    valid), in rounds of doubling size, and stops at the first valid one.
+    """
+    todo = dist[ends] < 0
+    starts, ends = starts[todo], ends[todo]
+    if not ends.size:
+        return budget
+    order = np.lexsort((-starts, ends))
+    starts, ends = starts[order], ends[order]
+    first = np.r_[True, ends[1:] != ends[:-1]]
+    group_start = np.maximum.accumulate(np.where(first, np.arange(ends.size), 0))
+    rank = np.arange(ends.size) - group_start
+    low, size, top = 0, 1, int(rank.max())
+    while low <= top and budget > 0:
+        sel = (rank >= low) & (rank < low + size)
+        sel &= dist[ends] < 0
+        low, size = low + size, size * 2
+        if not sel.any():
+            continue
+        si, sj = starts[sel], ends[sel]
+        cost = np.cumsum(sj - si - 1)
+        affordable = int(np.searchsorted(cost, budget, side="right"))
+        si, sj = si[:affordable], sj[:affordable]
+        if not si.size:
+            return 0
+        ok = np.zeros(si.size, dtype=bool)
+        batch_end = np.searchsorted(cost, np.arange(1, cost[-1] // _EXACT_BATCH + 2) * _EXACT_BATCH)
+        lo = 0
+        for hi in [*np.minimum(batch_end, si.size).tolist(), si.size]:
+            hi = max(hi, lo + 1) if lo < si.size else lo
+            if hi > lo:
+                ok[lo:hi] = model.exact_ok(si[lo:hi], sj[lo:hi])
+            lo = hi
+        budget -= int(cost[affordable - 1]) if affordable else 0
+        parent[sj[ok]] = si[ok]
+        dist[sj[ok]] = layer
+    return budget
+
+
+# --------------------------------------------------------------------------------------------
+# Public entry point
+
+
+def select_keyframes(
+    frames: np.ndarray,
+    values: np.ndarray,
+    tolerance: Tolerance | None,
+    geometry: str,
+    forced: np.ndarray | None = None,
+    max_span: int = DEFAULT_MAX_SPAN,
+) -> np.ndarray:
+    """Keep-mask of the fewest keyframes reproducing every frame within ``tolerance``.
+
+    ``frames``: strictly increasing ints (one segment of one track; gaps allowed).
+    ``values``: (n, d) floats; bbox (top, left, height, width), point (x, y), line
+    (x0, y0, x1, y1, ...) with a fixed vertex count. ``forced``: bool mask of frames to keep.
+    ``max_span``: longest shortcut in input keyframes (bounds the cost; see module docstring).
+
+    The first and last frames are always kept; ``tolerance`` None keeps everything. Linear
+    interpolation between consecutive kept keyframes reproduces every input frame within the
+    tolerance (up to ``REL_EPS``), and the count is the fewest possible given ``max_span``
+    (unless the exact-IoU budget runs out on a pathological track; the bound then still holds).
+    """
+    t = _as_frames(frames)
+    n = t.size
+    v = _as_values(values, n)
+    _check_geometry(geometry, v)
+    if tolerance is not None and tolerance.metric == "iou" and geometry != "bbox":
+        raise ValueError(f"the iou metric applies to bbox geometry only, not {geometry!r}")
+    if isinstance(max_span, bool) or not isinstance(max_span, int | np.integer) or max_span < 1:
+        raise ValueError(f"max_span must be a positive integer, got {max_span!r}")
+    anchors = np.zeros(n, dtype=bool)
+    if forced is not None:
+        forced_arr = np.asarray(forced)
+        if forced_arr.shape != (n,) or forced_arr.dtype != np.bool_:
+            raise ValueError("forced must be a bool mask with one entry per frame")
+        anchors |= forced_arr
+    if tolerance is None or n <= 2:
+        return np.ones(n, dtype=bool)
+    if geometry == "bbox" and tolerance.metric == "iou" and (v[:, 2:] < 0).any():
+        raise ValueError("bbox height and width must be >= 0 for the iou metric")
+    anchors[[0, -1]] = True
+    # A shortcut never jumps over a forced keyframe, so each stretch is thinned on its own.
+    anchor_at = np.flatnonzero(anchors)
+    following = anchor_at[np.searchsorted(anchor_at, np.arange(n), side="right").clip(max=anchor_at.size - 1)]
+    limit = np.minimum(np.arange(n) + int(max_span), following)
+    tf = t.astype(np.float64)
+    coords = _corners(v) if geometry == "bbox" else v
+    model: _Model
+    if tolerance.metric == "px":
+        model = _PxModel(coords, tolerance.value)
+    else:
+        model = _IouModel(coords, tf, tolerance.value)
+    keep = np.zeros(n, dtype=bool)
+    keep[_shortest_path(tf, model, limit)] = True
+    return keep

@@ -1,0 +1,196 @@
+"""Row validation, a whole Arrow table at a time.
+
+Every rule is a column expression, so a million rows cost a few array passes, not a million
+Python calls. Each rejected row gets exactly one reason: the first rule it breaks, in the order
+of REASONS. Group-level rules (a track's segment_index going backwards, two kinds under one
+feature) need all of a key's rows and live in `annotate`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from transforms.core import columns as c
+from transforms.core.classifications import canonical_column
+
+# Frames are packed with a track code into one int64 sort key, so they must fit in 31 bits.
+MAX_FRAME = 2**31 - 1
+
+# Row-level reasons, in the order they are checked; the code is the dead letter's `reason`.
+REASONS: dict[str, str] = {
+    "unknown_kind": "kind must be one of bbox, point, line, radio, checklist, text",
+    "missing_data_row": "one of global_key or data_row_id is required",
+    "ambiguous_data_row": "only one of global_key or data_row_id may be given",
+    "missing_feature": "one of feature_name or feature_schema_id is required",
+    "ambiguous_feature": "only one of feature_name or feature_schema_id may be given",
+    "missing_frame": "bbox, point and line rows need a frame",
+    "frame_below_base": "frame is below the frame base (--frame_base)",
+    "frame_too_large": f"frame is above {MAX_FRAME}",
+    "text_with_frame": "text classifications are global only: frame must be null",
+    "missing_geometry": "the geometry columns of this kind are missing or null",
+    "non_finite_geometry": "a coordinate is NaN or infinite",
+    "non_positive_size": "bbox_width and bbox_height must be > 0",
+    "line_too_short": "a line needs at least 2 points",
+    "missing_answer": "radio, checklist and text rows need an answer",
+    "confidence_out_of_range": "confidence must be in [0, 1]",
+    "invalid_classifications": "classifications is not a JSON array of allowed shapes",
+    "unsupported_nesting": (
+        "nested classifications are supported on object keyframes and on global radio and "
+        "checklist answers only"
+    ),
+}
+
+
+@dataclass
+class Validation:
+    """The outcome of validating one table: the rows that pass, and why the others did not."""
+
+    valid: pa.Table  # passing rows; `classifications` re-serialised in canonical form
+    rejected_rows: np.ndarray  # int64 row positions in the input table
+    reasons: list[str]  # one reason code per rejected row
+    details: list[str]  # one human-readable detail per rejected row
+
+
+def _np(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.to_numpy(zero_copy_only=False)
+
+
+def _mask(expr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A boolean expression as a numpy mask, null counting as False."""
+    return np.asarray(_np(pc.fill_null(expr, False)), dtype=bool)
+
+
+def _present(col: pa.ChunkedArray) -> np.ndarray:
+    """Non-null and non-empty strings."""
+    return _mask(pc.greater(pc.utf8_length(col), 0))
+
+
+def _floats(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """(values with null as NaN, null mask)."""
+    values = np.asarray(_np(pc.fill_null(col, np.nan)), dtype=np.float64)
+    return values, ~_mask(pc.is_valid(col))
+
+
+def _line_checks(line: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(null or missing point/coordinate, non-finite coordinate, fewer than 2 points) per row."""
+    arr = line.combine_chunks() if isinstance(line, pa.ChunkedArray) else line
+    n = len(arr)
+    missing = ~_mask(pc.is_valid(arr))
+    lengths = np.asarray(_np(pc.fill_null(pc.list_value_length(arr), 0)), dtype=np.int64)
+    short = ~missing & (lengths < 2)
+    nonfinite = np.zeros(n, dtype=bool)
+    if pa.types.is_null(arr.type) or lengths.sum() == 0:
+        return missing, nonfinite, short
+    parents = np.asarray(_np(pc.list_parent_indices(arr)), dtype=np.int64)
+    points = pc.list_flatten(arr)
+    x, xnull = _floats(points.field("x"))
+    y, ynull = _floats(points.field("y"))
+    point_null = ~_mask(pc.is_valid(points)) | xnull | ynull
+    bad_missing = np.zeros(n, dtype=bool)
+    bad_missing[parents[point_null]] = True
+    bad_finite = np.zeros(n, dtype=bool)
+    bad_finite[parents[~point_null & ~(np.isfinite(x) & np.isfinite(y))]] = True
+    return missing | bad_missing, nonfinite | bad_finite, short
+
+
+def validate(table: pa.Table, frame_base: int) -> Validation:
+    """Check every row of a conformed table (`conform.conform`) against the input contract."""
+    n = table.num_rows
+    col = table.column
+    kind = col(c.KIND)
+
+    def is_kind(*kinds: str) -> np.ndarray:
+        return _mask(pc.is_in(kind, value_set=pa.array(kinds, pa.string())))
+
+    is_object = is_kind(*c.OBJECT_KINDS)
+    is_bbox, is_point, is_line = is_kind(c.BBOX), is_kind(c.POINT), is_kind(c.POLYLINE)
+    is_choice = is_kind(c.RADIO, c.CHECKLIST)
+    is_text = is_kind(c.TEXT)
+    has_frame = _mask(pc.is_valid(col(c.FRAME)))
+    frame = np.asarray(_np(pc.fill_null(col(c.FRAME), 0)), dtype=np.int64)
+
+    gk, dr = _present(col(c.GLOBAL_KEY)), _present(col(c.DATA_ROW_ID))
+    fn, fs = _present(col(c.FEATURE_NAME)), _present(col(c.FEATURE_SCHEMA_ID))
+
+    # Geometry.
+    missing_geom = np.zeros(n, dtype=bool)
+    nonfinite = np.zeros(n, dtype=bool)
+    non_positive = np.zeros(n, dtype=bool)
+    line_short = np.zeros(n, dtype=bool)
+    if is_bbox.any():
+        vals = [_floats(col(name)) for name in c.GEOMETRY_COLUMNS[c.BBOX]]
+        nulls = np.logical_or.reduce([v[1] for v in vals])
+        finite = np.logical_and.reduce([np.isfinite(v[0]) for v in vals])
+        missing_geom |= is_bbox & nulls
+        nonfinite |= is_bbox & ~nulls & ~finite
+        h, w = vals[2][0], vals[3][0]
+        with np.errstate(invalid="ignore"):
+            non_positive |= is_bbox & ~nulls & finite & ~((h > 0) & (w > 0))
+    if is_point.any():
+        vals = [_floats(col(name)) for name in c.GEOMETRY_COLUMNS[c.POINT]]
+        nulls = vals[0][1] | vals[1][1]
+        missing_geom |= is_point & nulls
+        nonfinite |= is_point & ~nulls & ~(np.isfinite(vals[0][0]) & np.isfinite(vals[1][0]))
+    if is_line.any():
+        lmissing, lnonfinite, lshort = _line_checks(col(c.LINE))
+        missing_geom |= is_line & lmissing
+        nonfinite |= is_line & ~lmissing & lnonfinite
+        line_short |= is_line & ~lmissing & ~lnonfinite & lshort
+
+    answer_ok = _mask(pc.is_valid(col(c.ANSWER)))
+    answer_ok[is_choice] &= _present(col(c.ANSWER))[is_choice]
+
+    conf, conf_null = _floats(col(c.CONFIDENCE))
+    with np.errstate(invalid="ignore"):
+        conf_bad = ~conf_null & ~((conf >= 0) & (conf <= 1))
+
+    classifications, cls_invalid, cls_messages = canonical_column(col(c.CLASSIFICATIONS))
+    has_cls = _mask(pc.is_valid(classifications))
+    nesting_bad = has_cls & (is_text | (is_choice & has_frame))
+
+    checks = [
+        ("unknown_kind", ~(is_object | is_choice | is_text)),
+        ("missing_data_row", ~gk & ~dr),
+        ("ambiguous_data_row", gk & dr),
+        ("missing_feature", ~fn & ~fs),
+        ("ambiguous_feature", fn & fs),
+        ("missing_frame", is_object & ~has_frame),
+        ("frame_below_base", has_frame & (frame < frame_base)),
+        ("frame_too_large", has_frame & (frame > MAX_FRAME)),
+        ("text_with_frame", is_text & has_frame),
+        ("missing_geometry", missing_geom),
+        ("non_finite_geometry", nonfinite),
+        ("non_positive_size", non_positive),
+        ("line_too_short", line_short),
+        ("missing_answer", (is_choice | is_text) & ~answer_ok),
+        ("confidence_out_of_range", conf_bad),
+        ("invalid_classifications", cls_invalid),
+        ("unsupported_nesting", nesting_bad),
+    ]
+    assert [name for name, _ in checks] == list(REASONS)
+    code = np.zeros(n, dtype=np.int8)  # 0: valid; k: the k-th reason
+    for k in range(len(checks), 0, -1):  # the first rule broken wins
+        code[checks[k - 1][1]] = k
+    rejected = np.flatnonzero(code)
+    names = list(REASONS)
+    reasons = [names[k - 1] for k in code[rejected]]
+    details = [REASONS[r] for r in reasons]
+    if cls_invalid.any():
+        message_of_row = dict(zip(np.flatnonzero(cls_invalid).tolist(), cls_messages, strict=True))
+        details = [
+            f"classifications: {message_of_row[int(i)]}" if r == "invalid_classifications" else d
+            for i, r, d in zip(rejected, reasons, details, strict=True)
+        ]
+    keep = code == 0
+    valid = table.set_column(
+        c.COLUMNS.index(c.CLASSIFICATIONS), c.CLASSIFICATIONS, classifications
+    )
+    if not keep.all():
+        valid = valid.filter(pa.array(keep))
+    return Validation(valid=valid, rejected_rows=rejected, reasons=reasons, details=details)
