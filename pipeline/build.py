@@ -34,9 +34,9 @@ def build_pipeline(
     """Adds keyframer's steps to `p`. Returns its PCollections by name."""
     tmp_dir = FileSystems.join(output, f".keyframer-tmp-{run_id}")
     read = p | "ReadFrameRows" >> ReadFrameRows(input_pattern, input_format)
-    valid = read.tables | "ValidateRows" >> ValidateRows(config.frame_base)
-    keyed = valid.valid | "KeyRows" >> KeyRows(config.min_confidence)
-    built = keyed.chunks | "BuildAnnotations" >> BuildAnnotations(config)
+    valid = read.tables | "ValidateRows" >> ValidateRows(config)
+    keyed = valid.valid | "KeyRows" >> KeyRows()
+    built = keyed | "BuildAnnotations" >> BuildAnnotations(config)
     files = built.fragments | "WriteBatches" >> WriteBatches(output, tmp_dir, **writer)
 
     dead = (
@@ -49,7 +49,7 @@ def build_pipeline(
         coder=beam.coders.BytesCoder(),
     )
     all_stats = (
-        (read[stats.STATS], valid[stats.STATS], keyed[stats.STATS], built[stats.STATS])
+        (read[stats.STATS], valid[stats.STATS], built[stats.STATS])
         | "MergeStats" >> beam.Flatten()
     )
     manifest = all_stats | "Finalize" >> WriteManifest(output, tmp_dir, header, files, dead_files)

@@ -18,8 +18,8 @@ from apache_beam.transforms.userstate import BagStateSpec, TimerSpec, on_timer
 
 from transforms import stats
 from transforms.coders import ArrowTableCoder
-from transforms.core.annotate import build_annotations, rejected_records
 from transforms.core.config import AnnotationConfig
+from transforms.core.convert import KeyResult, annotate_key
 from transforms.core.keys import Key
 
 
@@ -39,21 +39,14 @@ def fragment(key: Key, lines: list[bytes]) -> Fragment:
     return Fragment(key, b"\n".join(lines) + b"\n", tuple(ends))
 
 
-def annotate_key(key: Key, tables: list[pa.Table], config: AnnotationConfig, counters):
-    """Build a key's annotations from its chunks; yields the Fragment and tagged outputs."""
-    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
-    outcome = build_annotations(key, table, config)
-    rejected_rows, reasons = outcome.rejections()
-    counts = dict(outcome.counters)
-    counts.update(outcome.errors)
-    for r in reasons:
-        counts[f"rejected.{r}"] = counts.get(f"rejected.{r}", 0) + 1
-    counters.inc(counts)
-    yield stats.output(counts)
-    for line in rejected_records(key, table, outcome):
+def emit_key_result(result: KeyResult, counters: stats.CounterSet):
+    """A key's result as the outputs of BuildAnnotations: Fragment, dead letters, stats."""
+    counters.inc(result.counts)
+    yield stats.output(result.counts)
+    for line in result.dead_letters:
         yield beam.pvalue.TaggedOutput(stats.DEAD_LETTER, line)
-    if outcome.lines:
-        yield fragment(key, outcome.lines)
+    if result.lines:
+        yield fragment(result.key, result.lines)
 
 
 class _AnnotateKeyFn(beam.DoFn):
@@ -80,7 +73,7 @@ class _AnnotateKeyFn(beam.DoFn):
         tables = list(chunks.read())
         chunks.clear()
         if tables:
-            yield from annotate_key(key, tables, self._config, self._counters)
+            yield from emit_key_result(annotate_key(key, tables, self._config), self._counters)
 
 
 class BuildAnnotations(beam.PTransform):
@@ -96,9 +89,6 @@ class BuildAnnotations(beam.PTransform):
     def expand(self, keyed):
         return (
             keyed
-            | "TypeKeys" >> beam.Map(lambda kv: kv).with_output_types(
-                tuple[tuple[str, str, str, str], pa.Table]
-            )
             | "AnnotateKeys"
             >> beam.ParDo(_AnnotateKeyFn(self._config)).with_outputs(
                 stats.STATS, stats.DEAD_LETTER, main="fragments"

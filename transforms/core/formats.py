@@ -128,3 +128,38 @@ def iter_tables(f: BinaryIO, fmt: str) -> Iterator[pa.Table]:
 def _avro_chunk(records: list[dict], wanted: list[str], schema: pa.Schema) -> pa.Table:
     cols = {n: [r.get(n) for r in records] for n in wanted}
     return pa.Table.from_pydict(cols, schema=schema)
+
+
+# --- Writing Avro (samples, benchmarks and tests write the contract as Avro too) -------------
+
+_AVRO_OF = {
+    pa.string(): "string",
+    pa.int64(): "long",
+    pa.float64(): "double",
+}
+
+
+def contract_avro_schema() -> dict:
+    """The input contract as an Avro record schema: every field nullable."""
+    fields = []
+    for f in c.SCHEMA:
+        if f.name == c.LINE:
+            avro: object = {"type": "array", "items": {
+                "type": "record", "name": "Point",
+                "fields": [{"name": "x", "type": "double"}, {"name": "y", "type": "double"}]}}
+        else:
+            avro = _AVRO_OF[f.type]
+        fields.append({"name": f.name, "type": ["null", avro], "default": None})
+    return {"type": "record", "name": "FrameRow", "namespace": "keyframer", "fields": fields}
+
+
+def write_avro(f: BinaryIO, table: pa.Table, codec: str = "deflate") -> None:
+    """Write a canonical-schema table as Avro records (null columns become null fields)."""
+    schema = fastavro.parse_schema(contract_avro_schema())
+    names = [n for n in table.schema.names if n in c.COLUMNS]
+
+    def records():
+        for batch in table.select(names).to_batches(max_chunksize=65_536):
+            yield from batch.to_pylist()
+
+    fastavro.writer(f, schema, records(), codec=codec)

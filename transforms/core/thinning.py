@@ -129,7 +129,9 @@ def parse_tolerance(text: str) -> Tolerance:
     try:
         value = float(number.strip())
     except ValueError:
-        raise ValueError(f"invalid tolerance {text!r}: {number.strip()!r} is not a number") from None
+        raise ValueError(
+            f"invalid tolerance {text!r}: {number.strip()!r} is not a number"
+        ) from None
     try:
         return Tolerance(metric, value)
     except ValueError as err:
@@ -266,9 +268,7 @@ def _scale(coords: np.ndarray) -> float:
 # Interpolation and error (public: used by the report and by the tests)
 
 
-def interpolate(
-    frames_kept: np.ndarray, values_kept: np.ndarray, frames: np.ndarray
-) -> np.ndarray:
+def interpolate(frames_kept: np.ndarray, values_kept: np.ndarray, frames: np.ndarray) -> np.ndarray:
     """Linear interpolation, in frame number, of the kept keyframes at ``frames``.
 
     Frames outside the kept range hold the first or last keyframe's value. The form
@@ -332,12 +332,13 @@ class _PxModel:
     exact_needed = False
 
     def __init__(self, coords: np.ndarray, tol: float) -> None:
-        self.z = coords
+        self.z = np.ascontiguousarray(coords.T)  # functional-major: gathers are (F, rows, k)
         self.n_func = coords.shape[1]
         self.tol = tol * (1.0 + REL_EPS) + REL_EPS * _scale(coords)
 
     def functionals(self, rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        return self.z[idx]
+        """Functional values at frames ``idx`` (rows x k) for starts ``rows``: (F, rows, k)."""
+        return self.z[:, idx]
 
     def tolerances(self, rows: np.ndarray, idx: np.ndarray) -> tuple[object, object]:
         return self.tol, None
@@ -357,7 +358,7 @@ class _IouModel:
         self.scale = _scale(corners)
         top, left, bottom, right = corners.T
         # Sums and differences of opposite edges: |dl| + |dr| = max(|dl + dr|, |dl - dr|).
-        self.z = np.stack([left + right, left - right, top + bottom, top - bottom], axis=1)
+        self.z = np.stack([left + right, left - right, top + bottom, top - bottom])
         self.w = right - left
         self.h = bottom - top
         # Reference size per start (any positive value keeps both tests sound).
@@ -369,24 +370,26 @@ class _IouModel:
         self.abs_slack = 1e-8 * self.scale
 
     def functionals(self, rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        base = self.z[idx]  # (r, k, 4)
-        x = base[..., :2] * self.inv_w[rows][:, None, None]
-        y = base[..., 2:] * self.inv_h[rows][:, None, None]
-        plus = (x[..., :, None] + y[..., None, :]).reshape(*base.shape[:-1], 4)
-        minus = (x[..., :, None] - y[..., None, :]).reshape(*base.shape[:-1], 4)
-        return np.concatenate([base, plus, minus], axis=-1)
+        """Functional values at frames ``idx`` (rows x k) for starts ``rows``: (12, rows, k)."""
+        base = self.z[:, idx]  # (4, r, k)
+        x = base[:2] * self.inv_w[rows][:, None]
+        y = base[2:] * self.inv_h[rows][:, None]
+        plus = (x[:, None] + y[None, :]).reshape(4, *idx.shape)
+        minus = (x[:, None] - y[None, :]).reshape(4, *idx.shape)
+        return np.concatenate([base, plus, minus])
 
     def tolerances(self, rows: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-frame tolerances of the necessary (12, r, k) and sufficient (1, r, k) cones."""
         wk = self.w[idx]
         hk = self.h[idx]
         rw = wk * self.inv_w[rows][:, None]
         rh = hk * self.inv_h[rows][:, None]
-        nec = np.empty((*idx.shape, 12))
-        nec[..., 0] = nec[..., 1] = self.c_nec * wk + self.abs_slack
-        nec[..., 2] = nec[..., 3] = self.c_nec * hk + self.abs_slack
+        nec = np.empty((12, *idx.shape))
+        nec[0] = nec[1] = self.c_nec * wk + self.abs_slack
+        nec[2] = nec[3] = self.c_nec * hk + self.abs_slack
         slack = self.abs_slack * (self.inv_w[rows] + self.inv_h[rows])[:, None]
-        nec[..., 4:] = (self.c_nec * np.maximum(rw, rh) + slack)[..., None]
-        suf = np.broadcast_to((self.c_suf * np.minimum(rw, rh))[..., None], (*idx.shape, 8))
+        nec[4:] = self.c_nec * np.maximum(rw, rh) + slack
+        suf = (self.c_suf * np.minimum(rw, rh))[None]
         return nec, suf
 
     def exact_ok(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -405,101 +408,103 @@ class _IouModel:
 _Model = _PxModel | _IouModel
 
 
-def _scan_rows(
-    t: np.ndarray, model: _Model, limit: np.ndarray, rows: np.ndarray
-) -> np.ndarray:
-    """Codes (0 invalid, _GREY, _SURE) of shortcuts (i, i + w) for the starts ``rows``.
+class _RowScan:
+    """Codes (0 invalid, _GREY, _SURE) of shortcuts (i, i + w) for a set of starts ``rows``.
 
-    Returns an int8 matrix; row r, column w is the shortcut (rows[r], rows[r] + w). Windows of
-    ends double while a start's necessary cone is still open and its limit not reached.
+    ``codes[r, w]`` is the shortcut (rows[r], rows[r] + w). Ends are scanned in windows that
+    double while a start's necessary cone is still open and its limit not reached; the cones'
+    running bounds are carried from one window to the next.
     """
-    n_rows = rows.size
-    nf, ns = model.n_func, model.n_suff
-    codes = np.zeros((n_rows, 1), dtype=np.int8)
-    lo_n = np.full((n_rows, nf), -np.inf)
-    hi_n = np.full((n_rows, nf), np.inf)
-    lo_s = np.full((n_rows, ns), -np.inf)
-    hi_s = np.full((n_rows, ns), np.inf)
-    active = np.flatnonzero(limit[rows] > rows)
-    a, width = 1, _FIRST_WINDOW
-    while active.size:
-        b = a + width - 1
-        b = min(b, int((limit[rows[active]] - rows[active]).max()))
-        if codes.shape[1] <= b:
-            codes = np.pad(codes, ((0, 0), (0, b + 1 - codes.shape[1])))
-        chunk = max(1, _BLOCK_ELEMENTS // ((b - a + 2) * nf))
-        alive_parts = []
-        for s0 in range(0, active.size, chunk):
-            pos = active[s0 : s0 + chunk]
-            alive = _scan_block(t, model, limit, rows[pos], a, b, pos, codes, lo_n, hi_n, lo_s, hi_s)
-            alive_parts.append(pos[alive])
-        active = np.concatenate(alive_parts)
-        a, width = b + 1, width * 2
-    return codes
+
+    def __init__(self, t: np.ndarray, model: _Model, limit: np.ndarray, rows: np.ndarray) -> None:
+        self.t, self.model, self.limit, self.rows = t, model, limit, rows
+        nf, ns = model.n_func, model.n_suff
+        self.codes = np.zeros((rows.size, 1), dtype=np.int8)
+        self.lo_n = np.full((nf, rows.size), -np.inf)
+        self.hi_n = np.full((nf, rows.size), np.inf)
+        self.lo_s = np.full((ns, rows.size), -np.inf)
+        self.hi_s = np.full((ns, rows.size), np.inf)
+        active = np.flatnonzero(limit[rows] > rows)
+        a, width = 1, _FIRST_WINDOW
+        while active.size:
+            b = min(a + width - 1, int((limit[rows[active]] - rows[active]).max()))
+            if self.codes.shape[1] <= b:
+                self.codes = np.pad(self.codes, ((0, 0), (0, b + 1 - self.codes.shape[1])))
+            chunk = max(1, _BLOCK_ELEMENTS // ((b - a + 2) * nf))
+            alive = [
+                self._block(active[s0 : s0 + chunk], a, b) for s0 in range(0, active.size, chunk)
+            ]
+            active = np.concatenate(alive)
+            a, width = b + 1, width * 2
+
+    def _block(self, pos: np.ndarray, a: int, b: int) -> np.ndarray:
+        """Shortcuts (i, i + w), w in [a, b], for starts ``rows[pos]``.
+
+        An end ``w`` is tested against the frames at offsets ``u < w``; offsets a-1..b are
+        gathered once (constraints use a-1..b-1, slopes a..b). Returns the positions whose
+        starts may still have longer valid shortcuts.
+        """
+        t, model, limit = self.t, self.model, self.limit
+        starts = self.rows[pos]
+        offs = np.arange(a - 1, b + 1)
+        idx = np.minimum(starts[:, None] + offs, t.size - 1)  # clipped columns lie past the limit
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv_dt = 1.0 / (t[idx] - t[starts][:, None])
+            f = model.functionals(starts, idx)
+            f -= model.functionals(starts, starts[:, None])
+            tol_n, tol_s = model.tolerances(starts, idx[:, :-1])
+            fk, inv_k = f[:, :, :-1], inv_dt[:, :-1]
+            slope = f[:, :, 1:] * inv_dt[:, 1:]
+            ok, open_cone = _cone_test(
+                fk, inv_k, slope, tol_n, lo_state=self.lo_n, hi_state=self.hi_n, pos=pos, a=a
+            )
+            code = ok.astype(np.int8) * (_GREY if model.exact_needed else _SURE)
+            if tol_s is not None:
+                ns = model.n_suff
+                sure, _ = _cone_test(
+                    fk[-ns:],
+                    inv_k,
+                    slope[-ns:],
+                    tol_s,
+                    lo_state=self.lo_s,
+                    hi_state=self.hi_s,
+                    pos=pos,
+                    a=a,
+                )
+                code[ok & sure] = _SURE
+        ends = starts[:, None] + offs[1:]
+        code[ends > limit[starts][:, None]] = 0
+        self.codes[pos, a : b + 1] = code
+        return pos[open_cone & (limit[starts] > starts + b)]
 
 
-def _scan_block(
-    t: np.ndarray,
-    model: _Model,
-    limit: np.ndarray,
-    starts: np.ndarray,
-    a: int,
-    b: int,
+def _cone_test(
+    fk: np.ndarray,
+    inv_k: np.ndarray,
+    slope: np.ndarray,
+    tol: object,
+    *,
+    lo_state: np.ndarray,
+    hi_state: np.ndarray,
     pos: np.ndarray,
-    codes: np.ndarray,
-    lo_n: np.ndarray,
-    hi_n: np.ndarray,
-    lo_s: np.ndarray,
-    hi_s: np.ndarray,
-) -> np.ndarray:
-    """Shortcuts (i, i + w), w in [a, b], for starts ``starts``; cone state carried in/out.
+    a: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Slope-cone test of one block (see ``_RowScan._block``), updating the carried bounds.
 
-    Ends ``w`` are tested against frames at offsets ``u < w``; offsets a-1..b are gathered once
-    (constraints use a-1..b-1, slopes a..b). Returns which starts may still have longer valid
-    shortcuts.
+    Returns (shortcut passes, for each end; cone still non-empty, for each start).
     """
-    n = t.size
-    offs = np.arange(a - 1, b + 1)
-    idx = np.minimum(starts[:, None] + offs, n - 1)  # clipped columns lie past the limit
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv_dt = 1.0 / (t[idx] - t[starts][:, None])
-        f = model.functionals(starts, idx)
-        f -= model.functionals(starts, starts[:, None])
-        tol_n, tol_s = model.tolerances(starts, idx[:, :-1])
-        fk, inv_k = f[:, :-1], inv_dt[:, :-1, None]
-        slope = f[:, 1:] * inv_dt[:, 1:, None]
-        lo = (fk - tol_n) * inv_k
-        hi = (fk + tol_n) * inv_k
-        if a == 1:  # offset 0 is the start itself: no constraint
-            lo[:, 0] = -np.inf
-            hi[:, 0] = np.inf
-        np.maximum.accumulate(lo, axis=1, out=lo)
-        np.minimum.accumulate(hi, axis=1, out=hi)
-        np.maximum(lo, lo_n[pos][:, None], out=lo)
-        np.minimum(hi, hi_n[pos][:, None], out=hi)
-        ok = ((slope >= lo) & (slope <= hi)).all(axis=2)
-        lo_n[pos], hi_n[pos] = lo[:, -1], hi[:, -1]
-        alive = (lo[:, -1] <= hi[:, -1]).all(axis=1)
-        code = ok.astype(np.int8) * (_SURE if not model.exact_needed else _GREY)
-        if tol_s is not None:
-            ns = model.n_suff
-            fks = fk[..., -ns:]
-            lo = (fks - tol_s) * inv_k
-            hi = (fks + tol_s) * inv_k
-            if a == 1:
-                lo[:, 0] = -np.inf
-                hi[:, 0] = np.inf
-            np.maximum.accumulate(lo, axis=1, out=lo)
-            np.minimum.accumulate(hi, axis=1, out=hi)
-            np.maximum(lo, lo_s[pos][:, None], out=lo)
-            np.minimum(hi, hi_s[pos][:, None], out=hi)
-            sure = ((slope[..., -ns:] >= lo) & (slope[..., -ns:] <= hi)).all(axis=2)
-            lo_s[pos], hi_s[pos] = lo[:, -1], hi[:, -1]
-            code[ok & sure] = _SURE
-    ends = starts[:, None] + offs[1:]
-    code[ends > limit[starts][:, None]] = 0
-    codes[pos, a : b + 1] = code
-    return alive & (limit[starts] > starts + b)
+    lo = (fk - tol) * inv_k
+    hi = (fk + tol) * inv_k
+    if a == 1:  # offset 0 is the start itself: no constraint
+        lo[:, :, 0] = -np.inf
+        hi[:, :, 0] = np.inf
+    np.maximum.accumulate(lo, axis=2, out=lo)
+    np.minimum.accumulate(hi, axis=2, out=hi)
+    np.maximum(lo, lo_state[:, pos, None], out=lo)
+    np.minimum(hi, hi_state[:, pos, None], out=hi)
+    ok = np.logical_and.reduce((slope >= lo) & (slope <= hi), axis=0)
+    lo_state[:, pos], hi_state[:, pos] = lo[:, :, -1], hi[:, :, -1]
+    return ok, np.logical_and.reduce(lo[:, :, -1] <= hi[:, :, -1], axis=0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -514,19 +519,21 @@ class _Codes:
         self.chunks: dict[int, np.ndarray] = {}
 
     def rows(self, starts: np.ndarray) -> np.ndarray:
+        """Codes of the (sorted) ``starts``, one row each."""
         # Breadth-first layers never return below the current frontier's first frame.
         low = int(starts[0]) // _ROW_CHUNK
         for key in [key for key in self.chunks if key < low]:
             del self.chunks[key]
         chunk_of = starts // _ROW_CHUNK
         parts = []
-        for key in np.unique(chunk_of):
-            key = int(key)
+        for key in np.unique(chunk_of).tolist():
             if key not in self.chunks:
                 base = key * _ROW_CHUNK
                 rows = np.arange(base, min(base + _ROW_CHUNK, self.t.size - 1))
-                self.chunks[key] = _scan_rows(self.t, self.model, self.limit, rows)
+                self.chunks[key] = _RowScan(self.t, self.model, self.limit, rows).codes
             parts.append((self.chunks[key], starts[chunk_of == key] - key * _ROW_CHUNK))
+        if len(parts) == 1:
+            return parts[0][0][parts[0][1]]
         width = max(part.shape[1] for part, _ in parts)
         out = np.zeros((starts.size, width), dtype=np.int8)
         at = 0
@@ -536,86 +543,85 @@ class _Codes:
         return out
 
 
-def _shortest_path(t: np.ndarray, model: _Model, limit: np.ndarray) -> np.ndarray:
-    """Indices of a fewest-keyframes path from 0 to n - 1 over valid shortcuts (BFS)."""
-    n = t.size
-    dist = np.full(n, -1, dtype=np.int64)
-    parent = np.full(n, -1, dtype=np.int64)
-    dist[0] = 0
-    frontier = np.zeros(1, dtype=np.int64)
-    store = _Codes(t, model, limit)
-    budget = max(_EXACT_BUDGET_MIN, _EXACT_BUDGET_PER_FRAME * n)
-    layer = 0
-    while dist[n - 1] < 0:
-        layer += 1
-        codes = store.rows(frontier)
-        fi, w = np.nonzero(codes)
-        ends = frontier[fi] + w
-        fresh = dist[ends] < 0
-        fi, w, ends = fi[fresh], w[fresh], ends[fresh]
-        code = codes[fi, w]
-        starts = frontier[fi]
-        sure = code == _SURE
-        parent[ends[sure]] = starts[sure]
-        dist[ends[sure]] = layer
-        grey = ~sure
-        if grey.any():
-            budget = _settle_grey(model, starts[grey], ends[grey], dist, parent, layer, budget)
-        frontier = np.unique(ends[dist[ends] == layer])
-    path = [n - 1]
-    while path[-1] != 0:
-        path.append(int(parent[path[-1]]))
-    return np.asarray(path[::-1], dtype=np.int64)
+class _Search:
+    """Breadth-first search for a fewest-keyframes path from frame 0 to frame n - 1."""
 
+    def __init__(self, t: np.ndarray, model: _Model, limit: np.ndarray) -> None:
+        n = t.size
+        self.model = model
+        self.store = _Codes(t, model, limit)
+        self.dist = np.full(n, -1, dtype=np.int64)
+        self.parent = np.full(n, -1, dtype=np.int64)
+        self.budget = max(_EXACT_BUDGET_MIN, _EXACT_BUDGET_PER_FRAME * n)
 
-def _settle_grey(
-    model: _Model,
-    starts: np.ndarray,
-    ends: np.ndarray,
-    dist: np.ndarray,
-    parent: np.ndarray,
-    layer: int,
-    budget: int,
-) -> int:
-    """Exact checks of grey shortcuts whose end is not reached yet; returns the budget left.
+    def path(self) -> np.ndarray:
+        """Indices of the kept keyframes."""
+        dist, parent = self.dist, self.parent
+        last = dist.size - 1
+        dist[0] = 0
+        frontier = np.zeros(1, dtype=np.int64)
+        layer = 0
+        while dist[last] < 0:
+            layer += 1
+            codes = self.store.rows(frontier)
+            fi, w = np.nonzero(codes)
+            ends = frontier[fi] + w
+            fresh = dist[ends] < 0
+            fi, w, ends = fi[fresh], w[fresh], ends[fresh]
+            starts = frontier[fi]
+            sure = codes[fi, w] == _SURE
+            parent[ends[sure]] = starts[sure]
+            dist[ends[sure]] = layer
+            if not sure.all():
+                self._settle_grey(starts[~sure], ends[~sure], layer)
+            frontier = np.unique(ends[dist[ends] == layer])
+            if not frontier.size:  # cannot happen: (i, i + 1) is always valid
+                raise RuntimeError("keyframe search found no path")
+        path = [last]
+        while path[-1] != 0:
+            path.append(int(parent[path[-1]]))
+        return np.asarray(path[::-1], dtype=np.int64)
 
-    Each end tries its candidate starts nearest first (fewest frames to check, most likely
-    valid), in rounds of doubling size, and stops at the first valid one.
-    """
-    todo = dist[ends] < 0
-    starts, ends = starts[todo], ends[todo]
-    if not ends.size:
-        return budget
-    order = np.lexsort((-starts, ends))
-    starts, ends = starts[order], ends[order]
-    first = np.r_[True, ends[1:] != ends[:-1]]
-    group_start = np.maximum.accumulate(np.where(first, np.arange(ends.size), 0))
-    rank = np.arange(ends.size) - group_start
-    low, size, top = 0, 1, int(rank.max())
-    while low <= top and budget > 0:
-        sel = (rank >= low) & (rank < low + size)
-        sel &= dist[ends] < 0
-        low, size = low + size, size * 2
-        if not sel.any():
-            continue
-        si, sj = starts[sel], ends[sel]
-        cost = np.cumsum(sj - si - 1)
-        affordable = int(np.searchsorted(cost, budget, side="right"))
-        si, sj = si[:affordable], sj[:affordable]
-        if not si.size:
-            return 0
-        ok = np.zeros(si.size, dtype=bool)
-        batch_end = np.searchsorted(cost, np.arange(1, cost[-1] // _EXACT_BATCH + 2) * _EXACT_BATCH)
-        lo = 0
-        for hi in [*np.minimum(batch_end, si.size).tolist(), si.size]:
-            hi = max(hi, lo + 1) if lo < si.size else lo
-            if hi > lo:
-                ok[lo:hi] = model.exact_ok(si[lo:hi], sj[lo:hi])
-            lo = hi
-        budget -= int(cost[affordable - 1]) if affordable else 0
-        parent[sj[ok]] = si[ok]
-        dist[sj[ok]] = layer
-    return budget
+    def _settle_grey(self, starts: np.ndarray, ends: np.ndarray, layer: int) -> None:
+        """Exact checks of grey shortcuts whose end is not reached yet.
+
+        Each end tries its candidate starts nearest first (fewest frames to check, most likely
+        valid), in rounds of doubling size, and stops at the first valid one.
+        """
+        dist, parent = self.dist, self.parent
+        todo = dist[ends] < 0
+        starts, ends = starts[todo], ends[todo]
+        if not ends.size:
+            return
+        order = np.lexsort((-starts, ends))
+        starts, ends = starts[order], ends[order]
+        first = np.r_[True, ends[1:] != ends[:-1]]
+        rank = np.arange(ends.size) - np.maximum.accumulate(
+            np.where(first, np.arange(ends.size), 0)
+        )
+        low, size, top = 0, 1, int(rank.max())
+        while low <= top and self.budget > 0:
+            sel = (rank >= low) & (rank < low + size) & (dist[ends] < 0)
+            low, size = low + size, size * 2
+            if not sel.any():
+                continue
+            si, sj = starts[sel], ends[sel]
+            cost = np.cumsum(sj - si - 1)
+            affordable = int(np.searchsorted(cost, self.budget, side="right"))
+            if not affordable:
+                self.budget = 0
+                return
+            si, sj, cost = si[:affordable], sj[:affordable], cost[:affordable]
+            ok = np.zeros(si.size, dtype=bool)
+            lo = 0
+            while lo < si.size:  # batches of about _EXACT_BATCH interior frames
+                done = int(cost[lo - 1]) if lo else 0
+                hi = max(lo + 1, int(np.searchsorted(cost, done + _EXACT_BATCH, side="right")))
+                ok[lo:hi] = self.model.exact_ok(si[lo:hi], sj[lo:hi])
+                lo = hi
+            self.budget -= int(cost[-1])
+            parent[sj[ok]] = si[ok]
+            dist[sj[ok]] = layer
 
 
 # --------------------------------------------------------------------------------------------
@@ -628,6 +634,7 @@ def select_keyframes(
     tolerance: Tolerance | None,
     geometry: str,
     forced: np.ndarray | None = None,
+    *,
     max_span: int = DEFAULT_MAX_SPAN,
 ) -> np.ndarray:
     """Keep-mask of the fewest keyframes reproducing every frame within ``tolerance``.
@@ -663,7 +670,8 @@ def select_keyframes(
     anchors[[0, -1]] = True
     # A shortcut never jumps over a forced keyframe, so each stretch is thinned on its own.
     anchor_at = np.flatnonzero(anchors)
-    following = anchor_at[np.searchsorted(anchor_at, np.arange(n), side="right").clip(max=anchor_at.size - 1)]
+    after = np.searchsorted(anchor_at, np.arange(n), side="right")
+    following = anchor_at[np.minimum(after, anchor_at.size - 1)]
     limit = np.minimum(np.arange(n) + int(max_span), following)
     tf = t.astype(np.float64)
     coords = _corners(v) if geometry == "bbox" else v
@@ -673,5 +681,5 @@ def select_keyframes(
     else:
         model = _IouModel(coords, tf, tolerance.value)
     keep = np.zeros(n, dtype=bool)
-    keep[_shortest_path(tf, model, limit)] = True
+    keep[_Search(tf, model, limit).path()] = True
     return keep
