@@ -144,6 +144,15 @@ class WriteBatches(beam.PTransform):
         )
 
 
+def remove_dir(path: str) -> None:
+    """Delete a directory and its files, locally or on object stores (where only files exist)."""
+    staged = [m.path for r in FileSystems.match([FileSystems.join(path, "*")]) for m in r.metadata_list]
+    if staged:
+        FileSystems.delete(staged)
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+
+
 class _FinalizeFn(beam.DoFn):
     def __init__(self, output_dir: str, tmp_dir: str, header: dict):
         self._output = output_dir
@@ -166,8 +175,7 @@ class _FinalizeFn(beam.DoFn):
         path = FileSystems.join(self._output, MANIFEST)
         with FileSystems.create(path, mime_type="application/json") as f:
             f.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
-        if FileSystems.exists(self._tmp):
-            FileSystems.delete([self._tmp])
+        remove_dir(self._tmp)
         if not ok:
             _LOG.error("Row counts do not reconcile: %s", equation)
         yield manifest
