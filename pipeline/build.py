@@ -10,6 +10,7 @@ from apache_beam.io.filesystems import FileSystems
 from transforms import stats
 from transforms.core.config import AnnotationConfig
 from transforms.group import BuildAnnotations
+from transforms.per_file import AnnotateFiles
 from transforms.read import ReadFrameRows
 from transforms.validate import KeyRows, ValidateRows
 from transforms.write import WriteBatches, WriteManifest
@@ -30,28 +31,34 @@ def build_pipeline(
     writer: dict,
     run_id: str,
     header: dict,
+    complete_per_file: bool = False,
+    total_rows: int | None = None,
 ) -> dict:
-    """Adds keyframer's steps to `p`. Returns its PCollections by name."""
+    """Adds keyframer's steps to `p`. Returns its PCollections by name.
+
+    complete_per_file: each input file holds whole videos (transforms/per_file.py); otherwise
+    rows are grouped per key in state until the input is read.
+    """
     tmp_dir = FileSystems.join(output, f".keyframer-tmp-{run_id}")
-    read = p | "ReadFrameRows" >> ReadFrameRows(input_pattern, input_format)
-    valid = read.tables | "ValidateRows" >> ValidateRows(config)
-    keyed = valid.valid | "KeyRows" >> KeyRows()
-    built = keyed | "BuildAnnotations" >> BuildAnnotations(config)
+    if complete_per_file:
+        built = p | "AnnotateFiles" >> AnnotateFiles(input_pattern, input_format, config,
+                                                     total_rows)
+        steps = [built]
+    else:
+        read = p | "ReadFrameRows" >> ReadFrameRows(input_pattern, input_format, total_rows)
+        valid = read.tables | "ValidateRows" >> ValidateRows(config)
+        keyed = valid.valid | "KeyRows" >> KeyRows()
+        built = keyed | "BuildAnnotations" >> BuildAnnotations(config)
+        steps = [read, valid, built]
     files = built.fragments | "WriteBatches" >> WriteBatches(output, tmp_dir, **writer)
 
-    dead = (
-        (read[stats.DEAD_LETTER], valid[stats.DEAD_LETTER], built[stats.DEAD_LETTER])
-        | "MergeDeadLetters" >> beam.Flatten()
-    )
+    dead = tuple(s[stats.DEAD_LETTER] for s in steps) | "MergeDeadLetters" >> beam.Flatten()
     dead_files = dead | "WriteDeadLetters" >> beam.io.WriteToText(
         FileSystems.join(dead_letter_dir(output, dead_letter), "rejected"),
         file_name_suffix=".ndjson",
         coder=beam.coders.BytesCoder(),
     )
-    all_stats = (
-        (read[stats.STATS], valid[stats.STATS], built[stats.STATS])
-        | "MergeStats" >> beam.Flatten()
-    )
+    all_stats = tuple(s[stats.STATS] for s in steps) | "MergeStats" >> beam.Flatten()
     manifest = all_stats | "Finalize" >> WriteManifest(output, tmp_dir, header, files, dead_files)
     return {
         "fragments": built.fragments,

@@ -63,6 +63,8 @@ def run(argv: list[str] | None = None, *, wait: bool = True):
         writer=writer,
         run_id=run_id,
         header=header,
+        complete_per_file=opts.complete_per_file,
+        total_rows=input_check["rows"] if input_check else None,
     )
     result = p.run()
     if not wait:

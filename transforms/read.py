@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import NamedTuple
 
 import apache_beam as beam
@@ -61,14 +62,43 @@ def check_inputs(pattern: str, input_format: str, max_files: int = 2000) -> dict
     return {"files": len(files), "rows": total, "checked": min(len(files), max_files)}
 
 
+class Progress:
+    """Logs rows read of the total (from the files' metadata) at most every `every_s` seconds.
+
+    Per worker process: on the in-process local runner that is the whole run.
+    """
+
+    def __init__(self, total_rows: int | None, every_s: float = 5.0):
+        self.total = total_rows
+        self.every = every_s
+        self.rows = 0
+        self.started = self.last = time.monotonic()
+
+    def add(self, rows: int) -> None:
+        self.rows += rows
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            rate = self.rows / max(now - self.started, 1e-9)
+            if self.total:
+                _LOG.info("read %s of %s rows (%.0f%%), %.0f rows/s", f"{self.rows:,}",
+                          f"{self.total:,}", 100 * self.rows / self.total, rate)
+            else:
+                _LOG.info("read %s rows, %.0f rows/s", f"{self.rows:,}", rate)
+
+
 class _ReadFileFn(beam.DoFn):
     """Yields a file's rows as SourceTables; an unreadable file becomes a dead-letter record."""
 
-    def __init__(self, input_format: str):
+    def __init__(self, input_format: str, total_rows: int | None = None):
         self._format = input_format
+        self._total_rows = total_rows
         self._rows = Metrics.counter(stats.NAMESPACE, "rows_read")
         self._files = Metrics.counter(stats.NAMESPACE, "files_read")
         self._unreadable = Metrics.counter(stats.NAMESPACE, "files_unreadable")
+
+    def setup(self):
+        self._progress = Progress(self._total_rows)
 
     def process(self, meta: FileMetadata):
         path = meta.path
@@ -78,6 +108,7 @@ class _ReadFileFn(beam.DoFn):
             with FileSystems.open(path, compression_type="uncompressed") as f:
                 for table in formats.iter_tables(f, fmt):
                     self._rows.inc(table.num_rows)
+                    self._progress.add(table.num_rows)
                     yield stats.output({"rows_read": table.num_rows})
                     yield SourceTable(path, first_row, table)
                     first_row += table.num_rows
@@ -101,20 +132,34 @@ class ReadFrameRows(beam.PTransform):
     (unreadable files).
     """
 
-    def __init__(self, pattern: str, input_format: str = "auto"):
+    def __init__(self, pattern: str, input_format: str = "auto", total_rows: int | None = None):
         super().__init__()
         self._pattern = pattern
         self._format = input_format
+        self._total_rows = total_rows
 
     def expand(self, pbegin):
-        patterns = [p.strip() for p in self._pattern.split(",") if p.strip()]
         return (
             pbegin
-            | "InputPatterns" >> beam.Create(patterns)
-            | "MatchFiles" >> fileio.MatchAll()
-            | "SpreadFiles" >> beam.Reshuffle()
+            | "MatchInputs" >> MatchInputs(self._pattern)
             | "ReadFiles"
-            >> beam.ParDo(_ReadFileFn(self._format)).with_outputs(
+            >> beam.ParDo(_ReadFileFn(self._format, self._total_rows)).with_outputs(
                 stats.STATS, stats.DEAD_LETTER, main="tables"
             )
+        )
+
+
+class MatchInputs(beam.PTransform):
+    """The files an --input pattern matches, spread over workers."""
+
+    def __init__(self, pattern: str):
+        super().__init__()
+        self._patterns = [p.strip() for p in pattern.split(",") if p.strip()]
+
+    def expand(self, pbegin):
+        return (
+            pbegin
+            | "InputPatterns" >> beam.Create(self._patterns)
+            | "MatchFiles" >> fileio.MatchAll()
+            | "SpreadFiles" >> beam.Reshuffle()
         )

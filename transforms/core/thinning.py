@@ -59,6 +59,7 @@ under floating point: px errors up to ``v * (1 + REL_EPS) + REL_EPS * scale`` an
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -76,8 +77,12 @@ REL_EPS: Final = 1e-9
 # Exact IoU evaluations allowed per input frame (one segment); see the module docstring.
 _EXACT_BUDGET_PER_FRAME: Final = 512
 _EXACT_BUDGET_MIN: Final = 200_000
-# First scan window (ends per start); doubles while any start's cone is still open.
+# First scan block (offsets 1.._FIRST_WINDOW); each next block doubles the offset.
 _FIRST_WINDOW: Final = 32
+# Offsets scanned for every start up front; beyond, only for starts the search needs.
+_EAGER_REACH: Final = 128
+# Open starts extended together first (then twice as many, and so on).
+_EXTEND_BATCH: Final = 16
 # Elements (starts x ends x functionals) per vectorised block: bounds temporaries (~4 MB each).
 _BLOCK_ELEMENTS: Final = 1 << 19
 # Starts whose shortcuts are scanned together; bounds the code matrix on very long tracks.
@@ -337,7 +342,7 @@ class _PxModel:
         self.tol = tol * (1.0 + REL_EPS) + REL_EPS * _scale(coords)
 
     def functionals(self, rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Functional values at frames ``idx`` (rows x k) for starts ``rows``: (F, rows, k)."""
+        """Functional values at frames ``idx`` (k, r) for starts ``rows`` (r,): (F, k, r)."""
         return self.z[:, idx]
 
     def tolerances(self, rows: np.ndarray, idx: np.ndarray) -> tuple[object, object]:
@@ -347,7 +352,7 @@ class _PxModel:
 class _IouModel:
     """iou: necessary and sufficient cones (module docstring), exact check for grey shortcuts."""
 
-    n_func = 12  # 4 one-axis functionals (necessary only) + 8 coupled ones (both tests)
+    n_func = 8  # coupled functionals, shared by both cones
     n_suff = 8
     exact_needed = True
 
@@ -370,27 +375,21 @@ class _IouModel:
         self.abs_slack = 1e-8 * self.scale
 
     def functionals(self, rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Functional values at frames ``idx`` (rows x k) for starts ``rows``: (12, rows, k)."""
-        base = self.z[:, idx]  # (4, r, k)
-        x = base[:2] * self.inv_w[rows][:, None]
-        y = base[2:] * self.inv_h[rows][:, None]
-        plus = (x[:, None] + y[None, :]).reshape(4, *idx.shape)
-        minus = (x[:, None] - y[None, :]).reshape(4, *idx.shape)
-        return np.concatenate([base, plus, minus])
+        """``(+-dl +- dr) / W +- (dt +- db) / H`` at frames ``idx`` (k, r): shape (8, k, r)."""
+        base = self.z[:, idx]  # (4, k, r)
+        x = base[:2] * self.inv_w[rows]
+        y = base[2:] * self.inv_h[rows]
+        out = np.empty((8, *idx.shape))
+        np.add(x[:, None], y[None, :], out=out[:4].reshape(2, 2, *idx.shape))
+        np.subtract(x[:, None], y[None, :], out=out[4:].reshape(2, 2, *idx.shape))
+        return out
 
     def tolerances(self, rows: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-frame tolerances of the necessary (12, r, k) and sufficient (1, r, k) cones."""
-        wk = self.w[idx]
-        hk = self.h[idx]
-        rw = wk * self.inv_w[rows][:, None]
-        rh = hk * self.inv_h[rows][:, None]
-        nec = np.empty((12, *idx.shape))
-        nec[0] = nec[1] = self.c_nec * wk + self.abs_slack
-        nec[2] = nec[3] = self.c_nec * hk + self.abs_slack
-        slack = self.abs_slack * (self.inv_w[rows] + self.inv_h[rows])[:, None]
-        nec[4:] = self.c_nec * np.maximum(rw, rh) + slack
-        suf = (self.c_suf * np.minimum(rw, rh))[None]
-        return nec, suf
+        """Per-frame tolerances (k, r) of the necessary and the sufficient cones."""
+        rw = self.w[idx] * self.inv_w[rows]
+        rh = self.h[idx] * self.inv_h[rows]
+        slack = self.abs_slack * (self.inv_w[rows] + self.inv_h[rows])
+        return self.c_nec * np.maximum(rw, rh) + slack, self.c_suf * np.minimum(rw, rh)
 
     def exact_ok(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Exact IoU test of shortcuts (i, j) on every frame strictly between them."""
@@ -409,73 +408,98 @@ _Model = _PxModel | _IouModel
 
 
 class _RowScan:
-    """Codes (0 invalid, _GREY, _SURE) of shortcuts (i, i + w) for a set of starts ``rows``.
+    """Shortcut codes (0 invalid, _GREY, _SURE) from a set of starts ``rows``.
 
-    ``codes[r, w]`` is the shortcut (rows[r], rows[r] + w). Ends are scanned in windows that
-    double while a start's necessary cone is still open and its limit not reached; the cones'
-    running bounds are carried from one window to the next.
+    Ends are scanned in blocks of offsets (1-32, 33-64, 65-128, ...: each block doubles the
+    offset) while a start's necessary cone is still open and its limit not reached; the cones'
+    running bounds are carried from one block to the next. Offsets up to ``_EAGER_REACH`` are
+    scanned for every start at once (``codes[r, w]`` is the shortcut (rows[r], rows[r] + w)),
+    which covers whole reaches on moving objects. Starts still open beyond it (near-static
+    objects, whose reach runs to ``max_span``) are extended only when the search needs them
+    (``extend``): there the search skips most of them.
     """
 
     def __init__(self, t: np.ndarray, model: _Model, limit: np.ndarray, rows: np.ndarray) -> None:
         self.t, self.model, self.limit, self.rows = t, model, limit, rows
         nf, ns = model.n_func, model.n_suff
-        self.codes = np.zeros((rows.size, 1), dtype=np.int8)
-        self.lo_n = np.full((nf, rows.size), -np.inf)
-        self.hi_n = np.full((nf, rows.size), np.inf)
-        self.lo_s = np.full((ns, rows.size), -np.inf)
-        self.hi_s = np.full((ns, rows.size), np.inf)
+        # Cone bounds as (lower, -upper) so one running maximum tracks both.
+        self.cone_n = np.full((2 * nf, rows.size), -np.inf)
+        self.cone_s = np.full((2 * ns, rows.size), -np.inf)
+        self.open_s = np.ones(rows.size, dtype=bool)  # sufficient cone still non-empty
+        self.codes = np.zeros((rows.size, _EAGER_REACH + 1), dtype=np.int8)
+        self.is_open = np.zeros(rows.size, dtype=bool)  # scanned to _EAGER_REACH, cone open
         active = np.flatnonzero(limit[rows] > rows)
-        a, width = 1, _FIRST_WINDOW
-        while active.size:
-            b = min(a + width - 1, int((limit[rows[active]] - rows[active]).max()))
-            if self.codes.shape[1] <= b:
-                self.codes = np.pad(self.codes, ((0, 0), (0, b + 1 - self.codes.shape[1])))
-            chunk = max(1, _BLOCK_ELEMENTS // ((b - a + 2) * nf))
-            alive = [
-                self._block(active[s0 : s0 + chunk], a, b) for s0 in range(0, active.size, chunk)
-            ]
-            active = np.concatenate(alive)
-            a, width = b + 1, width * 2
+        for pos, a, code in self._scan(active, 1, _EAGER_REACH):
+            self.codes[pos, a : a + code.shape[0]] = code.T
+        self.is_open[self._left] = True
 
-    def _block(self, pos: np.ndarray, a: int, b: int) -> np.ndarray:
+    def extend(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Scan open starts ``rows[pos]`` to the end of their reach: (starts, ends, codes)."""
+        self.is_open[pos] = False
+        out = []
+        for block_pos, a, code in self._scan(pos, _EAGER_REACH + 1, None):
+            w, r = np.nonzero(code)
+            start = self.rows[block_pos[r]]
+            out.append((start, start + a + w, code[w, r]))
+        if not out:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0, dtype=np.int8)
+        return tuple(np.concatenate(part) for part in zip(*out, strict=True))  # type: ignore[return-value]
+
+    def _scan(
+        self, pos: np.ndarray, a: int, stop: int | None
+    ) -> Iterator[tuple[np.ndarray, int, np.ndarray]]:
+        """Yield (positions, first offset, codes (offsets x positions)) block by block, from
+        offset ``a`` to ``stop`` (None: to the end of each reach). Leaves the positions still
+        open in ``self._left``."""
+        rows, limit, nf = self.rows, self.limit, self.model.n_func
+        while pos.size and (stop is None or a <= stop):
+            b = min(max(_FIRST_WINDOW, 2 * (a - 1)), int((limit[rows[pos]] - rows[pos]).max()))
+            if stop is not None:
+                b = min(b, stop)
+            chunk = max(1, _BLOCK_ELEMENTS // ((b - a + 2) * nf))
+            alive = []
+            for s0 in range(0, pos.size, chunk):
+                part = pos[s0 : s0 + chunk]
+                code, still = self._block(part, a, b)
+                yield part, a, code
+                alive.append(still)
+            pos = np.concatenate(alive)
+            a = b + 1
+        self._left = pos
+
+    def _block(self, pos: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
         """Shortcuts (i, i + w), w in [a, b], for starts ``rows[pos]``.
 
         An end ``w`` is tested against the frames at offsets ``u < w``; offsets a-1..b are
-        gathered once (constraints use a-1..b-1, slopes a..b). Returns the positions whose
-        starts may still have longer valid shortcuts.
+        gathered once (constraints use a-1..b-1, slopes a..b). Returns the codes (offsets x
+        starts) and the positions whose starts may still have longer valid shortcuts.
         """
         t, model, limit = self.t, self.model, self.limit
         starts = self.rows[pos]
         offs = np.arange(a - 1, b + 1)
-        idx = np.minimum(starts[:, None] + offs, t.size - 1)  # clipped columns lie past the limit
+        idx = np.minimum(starts + offs[:, None], t.size - 1)  # clipped columns lie past the limit
         with np.errstate(divide="ignore", invalid="ignore"):
-            inv_dt = 1.0 / (t[idx] - t[starts][:, None])
+            inv_dt = 1.0 / (t[idx] - t[starts])
             f = model.functionals(starts, idx)
-            f -= model.functionals(starts, starts[:, None])
-            tol_n, tol_s = model.tolerances(starts, idx[:, :-1])
-            fk, inv_k = f[:, :, :-1], inv_dt[:, :-1]
-            slope = f[:, :, 1:] * inv_dt[:, 1:]
-            ok, open_cone = _cone_test(
-                fk, inv_k, slope, tol_n, lo_state=self.lo_n, hi_state=self.hi_n, pos=pos, a=a
-            )
+            f -= model.functionals(starts, starts[None, :])
+            tol_n, tol_s = model.tolerances(starts, idx[:-1])
+            fk, inv_k = f[:, :-1], inv_dt[:-1]
+            slope = f[:, 1:] * inv_dt[1:]
+            ok, open_cone = _cone_test(fk, inv_k, slope, tol_n, self.cone_n, pos, a)
             code = ok.astype(np.int8) * (_GREY if model.exact_needed else _SURE)
             if tol_s is not None:
-                ns = model.n_suff
-                sure, _ = _cone_test(
-                    fk[-ns:],
-                    inv_k,
-                    slope[-ns:],
-                    tol_s,
-                    lo_state=self.lo_s,
-                    hi_state=self.hi_s,
-                    pos=pos,
-                    a=a,
-                )
-                code[ok & sure] = _SURE
-        ends = starts[:, None] + offs[1:]
-        code[ends > limit[starts][:, None]] = 0
-        self.codes[pos, a : b + 1] = code
-        return pos[open_cone & (limit[starts] > starts + b)]
+                sub = np.flatnonzero(self.open_s[pos])
+                if sub.size:
+                    sure, open_s = _cone_test(
+                        fk[:, :, sub], inv_k[:, sub], slope[:, :, sub], tol_s[:, sub],
+                        self.cone_s, pos[sub], a,
+                    )  # fmt: skip
+                    code[:, sub] += (ok[:, sub] & sure).astype(np.int8)  # _GREY -> _SURE
+                    self.open_s[pos[sub]] = open_s
+        ends = starts + offs[1:, None]
+        code[ends > limit[starts]] = 0
+        return code, pos[open_cone & (limit[starts] > starts + b)]
 
 
 def _cone_test(
@@ -483,28 +507,30 @@ def _cone_test(
     inv_k: np.ndarray,
     slope: np.ndarray,
     tol: object,
-    *,
-    lo_state: np.ndarray,
-    hi_state: np.ndarray,
+    cone: np.ndarray,
     pos: np.ndarray,
     a: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Slope-cone test of one block (see ``_RowScan._block``), updating the carried bounds.
+    """Slope-cone test of one block (see ``_RowScan._block``), updating the carried ``cone``.
 
-    Returns (shortcut passes, for each end; cone still non-empty, for each start).
+    ``fk`` (F, k, r): functional displacement of the constraint frames from the start;
+    ``slope`` (F, k, r): slopes to the ends. Returns (each end passes: (k, r); each start's cone
+    is still non-empty: (r,)).
     """
-    lo = (fk - tol) * inv_k
-    hi = (fk + tol) * inv_k
+    nf = fk.shape[0]
+    bound = np.empty((2 * nf, *fk.shape[1:]))
+    np.multiply(fk - tol, inv_k, out=bound[:nf])
+    np.multiply(-fk - tol, inv_k, out=bound[nf:])
     if a == 1:  # offset 0 is the start itself: no constraint
-        lo[:, :, 0] = -np.inf
-        hi[:, :, 0] = np.inf
-    np.maximum.accumulate(lo, axis=2, out=lo)
-    np.minimum.accumulate(hi, axis=2, out=hi)
-    np.maximum(lo, lo_state[:, pos, None], out=lo)
-    np.minimum(hi, hi_state[:, pos, None], out=hi)
-    ok = np.logical_and.reduce((slope >= lo) & (slope <= hi), axis=0)
-    lo_state[:, pos], hi_state[:, pos] = lo[:, :, -1], hi[:, :, -1]
-    return ok, np.logical_and.reduce(lo[:, :, -1] <= hi[:, :, -1], axis=0)
+        bound[:, 0] = -np.inf
+    np.maximum(bound[:, 0], cone[:, pos], out=bound[:, 0])
+    # Running maximum over offsets; a loop of whole-slab maxima beats ufunc.accumulate here.
+    for q in range(1, bound.shape[1]):
+        np.maximum(bound[:, q - 1], bound[:, q], out=bound[:, q])
+    cone[:, pos] = bound[:, -1]
+    margin = np.minimum(slope - bound[:nf], -slope - bound[nf:]).min(axis=0)
+    still_open = (bound[:nf, -1] <= -bound[nf:, -1]).all(axis=0)
+    return margin >= 0.0, still_open
 
 
 # --------------------------------------------------------------------------------------------
@@ -512,16 +538,15 @@ def _cone_test(
 
 
 class _Codes:
-    """Shortcut codes computed on demand in chunks of starts, dropped once behind the search."""
+    """Shortcut scans computed on demand in chunks of starts, dropped once behind the search."""
 
     def __init__(self, t: np.ndarray, model: _Model, limit: np.ndarray) -> None:
         self.t, self.model, self.limit = t, model, limit
-        self.chunks: dict[int, np.ndarray] = {}
+        self.chunks: dict[int, _RowScan] = {}
 
-    def rows(self, starts: np.ndarray) -> np.ndarray:
-        """Codes of the (sorted) ``starts``, one row each."""
+    def _parts(self, starts: np.ndarray) -> list[tuple[_RowScan, np.ndarray]]:
         # Breadth-first layers never return below the current frontier's first frame.
-        low = int(starts[0]) // _ROW_CHUNK
+        low = int(starts.min()) // _ROW_CHUNK
         for key in [key for key in self.chunks if key < low]:
             del self.chunks[key]
         chunk_of = starts // _ROW_CHUNK
@@ -530,17 +555,25 @@ class _Codes:
             if key not in self.chunks:
                 base = key * _ROW_CHUNK
                 rows = np.arange(base, min(base + _ROW_CHUNK, self.t.size - 1))
-                self.chunks[key] = _RowScan(self.t, self.model, self.limit, rows).codes
-            parts.append((self.chunks[key], starts[chunk_of == key] - key * _ROW_CHUNK))
-        if len(parts) == 1:
-            return parts[0][0][parts[0][1]]
-        width = max(part.shape[1] for part, _ in parts)
-        out = np.zeros((starts.size, width), dtype=np.int8)
-        at = 0
-        for part, local in parts:
-            out[at : at + local.size, : part.shape[1]] = part[local]
-            at += local.size
-        return out
+                self.chunks[key] = _RowScan(self.t, self.model, self.limit, rows)
+            parts.append((self.chunks[key], np.flatnonzero(chunk_of == key)))
+        return parts
+
+    def eager(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Codes up to ``_EAGER_REACH`` of the (sorted) ``starts``, one row each, and which of
+        them are open (may have valid shortcuts beyond)."""
+        codes = np.empty((starts.size, _EAGER_REACH + 1), dtype=np.int8)
+        is_open = np.empty(starts.size, dtype=bool)
+        for scan, at in self._parts(starts):
+            local = starts[at] - scan.rows[0]
+            codes[at] = scan.codes[local]
+            is_open[at] = scan.is_open[local]
+        return codes, is_open
+
+    def extend(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Shortcuts beyond ``_EAGER_REACH`` from open ``starts``: (starts, ends, codes)."""
+        out = [scan.extend(starts[at] - scan.rows[0]) for scan, at in self._parts(starts)]
+        return tuple(np.concatenate(part) for part in zip(*out, strict=True))  # type: ignore[return-value]
 
 
 class _Search:
@@ -548,7 +581,7 @@ class _Search:
 
     def __init__(self, t: np.ndarray, model: _Model, limit: np.ndarray) -> None:
         n = t.size
-        self.model = model
+        self.model, self.limit = model, limit
         self.store = _Codes(t, model, limit)
         self.dist = np.full(n, -1, dtype=np.int64)
         self.parent = np.full(n, -1, dtype=np.int64)
@@ -563,24 +596,53 @@ class _Search:
         layer = 0
         while dist[last] < 0:
             layer += 1
-            codes = self.store.rows(frontier)
+            codes, is_open = self.store.eager(frontier)
             fi, w = np.nonzero(codes)
-            ends = frontier[fi] + w
-            fresh = dist[ends] < 0
-            fi, w, ends = fi[fresh], w[fresh], ends[fresh]
-            starts = frontier[fi]
-            sure = codes[fi, w] == _SURE
-            parent[ends[sure]] = starts[sure]
-            dist[ends[sure]] = layer
-            if not sure.all():
-                self._settle_grey(starts[~sure], ends[~sure], layer)
-            frontier = np.unique(ends[dist[ends] == layer])
+            grey = [self._settle_sure(frontier[fi], frontier[fi] + w, codes[fi, w], layer)]
+            if is_open.any():
+                grey.extend(self._extend(frontier[is_open], layer))
+            starts, ends = (np.concatenate(part) for part in zip(*grey, strict=True))
+            if starts.size:
+                self._settle_grey(starts, ends, layer)
+            frontier = np.flatnonzero(dist[frontier[0] :] == layer) + frontier[0]
             if not frontier.size:  # cannot happen: (i, i + 1) is always valid
                 raise RuntimeError("keyframe search found no path")
         path = [last]
         while path[-1] != 0:
             path.append(int(parent[path[-1]]))
         return np.asarray(path[::-1], dtype=np.int64)
+
+    def _settle_sure(
+        self, starts: np.ndarray, ends: np.ndarray, codes: np.ndarray, layer: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Reach the ends of sure shortcuts; return the grey ones to unreached ends."""
+        fresh = self.dist[ends] < 0
+        starts, ends, codes = starts[fresh], ends[fresh], codes[fresh]
+        sure = codes == _SURE
+        self.parent[ends[sure]] = starts[sure]
+        self.dist[ends[sure]] = layer
+        return starts[~sure], ends[~sure]
+
+    def _extend(self, starts: np.ndarray, layer: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Scan open starts beyond ``_EAGER_REACH``, farthest first, skipping those that can no
+        longer reach an unreached frame (exact: their shortcuts could only end at reached ones).
+        """
+        grey = []
+        todo = starts[::-1]
+        batch = _EXTEND_BATCH
+        base = int(todo.min())
+        while todo.size:
+            unreached = np.cumsum(self.dist[base:] < 0)
+            lo = unreached[todo + _EAGER_REACH - base]
+            hi = unreached[self.limit[todo] - base]
+            todo = todo[hi > lo]
+            if not todo.size:
+                break
+            now, todo = todo[:batch], todo[batch:]
+            batch *= 2
+            s, e, c = self.store.extend(np.sort(now))
+            grey.append(self._settle_sure(s, e, c, layer))
+        return grey
 
     def _settle_grey(self, starts: np.ndarray, ends: np.ndarray, layer: int) -> None:
         """Exact checks of grey shortcuts whose end is not reached yet.
