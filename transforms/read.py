@@ -46,15 +46,19 @@ def check_inputs(pattern: str, input_format: str, max_files: int = 2000) -> dict
     files = match_inputs(pattern)
     if not files:
         raise FileNotFoundError(f"--input {pattern!r} matched no files")
-    from transforms.core.conform import check_schema
+    from transforms.core.conform import InputSchemaError, check_schema
 
     total: int | None = 0
     for meta in files[:max_files]:
         fmt = formats.format_of(meta.path, input_format)
         with FileSystems.open(meta.path, compression_type="uncompressed") as f:
-            check_schema(formats.read_schema(f, fmt), meta.path)
-            f.seek(0)
-            rows = formats.count_rows(f, fmt)
+            try:
+                schema = formats.read_schema(f, fmt)
+                f.seek(0)
+                rows = formats.count_rows(f, fmt)
+            except Exception as e:  # corrupt, truncated, or another format
+                raise InputSchemaError(f"{meta.path}: cannot be read as {fmt}: {e}") from e
+            check_schema(schema, meta.path)
         total = None if rows is None or total is None else total + rows
     if len(files) > max_files:
         _LOG.info("Checked the schema of the first %d of %d input files", max_files, len(files))

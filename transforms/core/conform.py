@@ -8,6 +8,7 @@ with a message naming the column, its type and the file, before any row is proce
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -114,21 +115,26 @@ def check_schema(schema: pa.Schema, source: str) -> None:
         raise InputSchemaError(f"{source}: " + "; ".join(problems))
 
 
-def _cast_line(arr: pa.Array) -> pa.Array:
+def _cast_line(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Any list of struct {x, y (numbers), ...} as list<struct<x: double, y: double>>."""
     if arr.type.equals(c.LINE_TYPE):
         return arr
     if isinstance(arr, pa.ChunkedArray):
         return pa.chunked_array([_cast_line(ch) for ch in arr.chunks], type=c.LINE_TYPE)
-    if pa.types.is_large_list(arr.type) or pa.types.is_list_view(arr.type):
+    if not pa.types.is_list(arr.type):
         arr = arr.cast(pa.list_(arr.type.value_type))
-    points = arr.values
-    xs = pc.cast(points.field("x"), pa.float64())
-    ys = pc.cast(points.field("y"), pa.float64())
+    # Rebuild from zero-based offsets and the referenced points only: slices of list arrays
+    # carry offsets into a larger child array.
+    offsets = arr.offsets.to_numpy(zero_copy_only=False).astype(np.int32)
+    points = arr.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
     struct = pa.StructArray.from_arrays(
-        [xs, ys], fields=list(c.POINT_TYPE), mask=points.is_null() if points.null_count else None
+        [pc.cast(points.field("x"), pa.float64()), pc.cast(points.field("y"), pa.float64())],
+        fields=list(c.POINT_TYPE),
+        mask=points.is_null() if points.null_count else None,
     )
-    offsets = arr.offsets
-    return pa.ListArray.from_arrays(offsets, struct, mask=arr.is_null() if arr.null_count else None)
+    return pa.ListArray.from_arrays(
+        pa.array(offsets - offsets[0]), struct, mask=arr.is_null() if arr.null_count else None
+    )
 
 
 def conform(batch: pa.RecordBatch | pa.Table, source: str) -> pa.Table:

@@ -43,14 +43,23 @@ def build_frame_ranges(
     # A radio has one answer per frame; a checklist one row per (answer, frame).
     group = np.zeros(n, dtype=np.int64) if kind == c.RADIO else answer
     winners, losers = one_row_per_frame(pack(group, frame), confidence, row_text(table))
+    if kind == c.RADIO:
+        # One answer per frame: a range never spans a frame where another answer was given,
+        # whatever the gap rule or segment_index say. Here `winners` are in frame order.
+        turn = np.zeros(n, dtype=np.int64)
+        turn[winners] = np.cumsum(np.r_[True, answer[winners][1:] != answer[winners][:-1]])
     winners = winners[np.lexsort((frame[winners], answer[winners]))]
+    breaks = None
+    if kind == c.RADIO:
+        t = turn[winners]
+        breaks = np.r_[False, t[1:] != t[:-1]]
 
     seg_col = table.column(c.SEGMENT_INDEX).combine_chunks()
     seg_null = np.asarray(seg_col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     seg_val = np.asarray(seg_col.fill_null(0).to_numpy(), dtype=np.int64)
     w_answer = answer[winners]
     seg = segment(w_answer, frame[winners], seg_val[winners], seg_null[winners],
-                  config.max_gap_frames)
+                  config.max_gap_frames, breaks)
     for reason, bad in (("segment_index_mixed", seg.bad_mixed),
                         ("segment_index_decreasing", seg.bad_decreasing)):
         if len(bad):

@@ -30,24 +30,49 @@ def _coalesce(table: pa.Table, first: str, second: str) -> tuple[pa.Array, np.nd
     return value.combine_chunks() if isinstance(value, pa.ChunkedArray) else value, is_first
 
 
+# Low-cardinality text columns are held dictionary-encoded with the narrowest index type.
+_DICTIONARY_COLUMNS = (c.KIND, c.TRACK_ID, c.ANSWER, c.CLASSIFICATIONS)
+
+
+def _narrow_dictionary(col: pa.ChunkedArray) -> pa.Array:
+    encoded = pc.dictionary_encode(col.combine_chunks())
+    size = len(encoded.dictionary)
+    index_type = pa.int8() if size < 2**7 else pa.int16() if size < 2**15 else pa.int32()
+    return pa.DictionaryArray.from_arrays(encoded.indices.cast(index_type), encoded.dictionary)
+
+
 def compact(table: pa.Table) -> pa.Table:
-    """Drop the key columns and the all-null columns: what a key's state needs to hold."""
+    """What a key's state needs to hold: no key columns, no all-null columns, repeated text
+    dictionary-encoded, frames as int32 (validated to fit). About 30% smaller than the rows
+    as read, and the state of every key lives until the input is read."""
     names = set(table.schema.names)
     keep = [
         n for n in CHUNK_COLUMNS if n in names and table.column(n).null_count < table.num_rows
     ]
-    return table.select(keep)
+    arrays, fields = [], []
+    for name in keep:
+        col = table.column(name)
+        if name in _DICTIONARY_COLUMNS and not pa.types.is_dictionary(col.type):
+            col = _narrow_dictionary(col)
+        elif name == c.FRAME and col.type == pa.int64():
+            col = col.cast(pa.int32())
+        arrays.append(col)
+        fields.append(pa.field(name, col.type))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
 def complete(table: pa.Table) -> pa.Table:
-    """Undo `compact`'s column dropping: every chunk column present, all-null where absent."""
-    if table.schema.names == list(CHUNK_COLUMNS):
-        return table
+    """Undo `compact`: every chunk column present with its canonical type, all-null where
+    absent."""
     n = table.num_rows
-    arrays = [
-        table.column(f.name) if f.name in table.schema.names else pa.nulls(n, f.type)
-        for f in CHUNK_SCHEMA
-    ]
+    names = table.schema.names
+    arrays = []
+    for f in CHUNK_SCHEMA:
+        if f.name not in names:
+            arrays.append(pa.nulls(n, f.type))
+            continue
+        col = table.column(f.name)
+        arrays.append(col if col.type == f.type else col.cast(f.type))
     return pa.Table.from_arrays(arrays, schema=CHUNK_SCHEMA)
 
 

@@ -20,7 +20,8 @@ from transforms.core.keys import Key
 
 def annotation_uuid(config: AnnotationConfig, key: Key, *discriminator: str) -> str:
     """A deterministic uuid5: the same rows always give the same ids, so retries are idempotent."""
-    name = "\x1f".join((config.uuid_seed, *key, *discriminator))
+    # A JSON array names the parts unambiguously, whatever characters they contain.
+    name = orjson.dumps([config.uuid_seed, *key, *discriminator]).decode()
     return str(uuid.uuid5(UUID_NAMESPACE, name))
 
 

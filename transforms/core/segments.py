@@ -76,11 +76,13 @@ def segment(
     segment_index: np.ndarray,
     segment_null: np.ndarray,
     max_gap_frames: int,
+    breaks: np.ndarray | None = None,
 ) -> Segmentation:
     """Split rows sorted by (group, frame) into segments.
 
     Within a group, rows with the same segment_index form one segment whatever the gaps;
-    without segment_index, a gap of more than max_gap_frames starts a new segment.
+    without segment_index, a gap of more than max_gap_frames starts a new segment. `breaks`
+    (bool per row) forces a segment to start at a row whatever the other rules say.
     """
     n = len(group)
     if n == 0:
@@ -100,5 +102,7 @@ def segment(
     neither_set = segment_null[1:] & segment_null[:-1]
     by_gap = np.r_[False, neither_set & (np.diff(frame) > max_gap_frames)]
     starts = group_start | by_index | by_gap
+    if breaks is not None:
+        starts = starts | breaks
     group_codes = group[group_start]
     return Segmentation(starts, group_codes[mixed & ~decreasing], group_codes[decreasing])

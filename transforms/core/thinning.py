@@ -59,6 +59,7 @@ under floating point: px errors up to ``v * (1 + REL_EPS) + REL_EPS * scale`` an
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final
@@ -80,11 +81,15 @@ _EXACT_BUDGET_MIN: Final = 200_000
 # First scan block (offsets 1.._FIRST_WINDOW); each next block doubles the offset.
 _FIRST_WINDOW: Final = 32
 # Offsets scanned for every start up front; beyond, only for starts the search needs.
-_EAGER_REACH: Final = 128
+_EAGER_REACH: Final = 32
 # Open starts extended together first (then twice as many, and so on).
 _EXTEND_BATCH: Final = 16
+# Frames used to bound an open start's reach cheaply (every _REACH_STRIDE-th one).
+_REACH_STRIDE: Final = 8
+# Exact IoU checks first test every _EXACT_STRIDE-th frame in between (cheap rejection).
+_EXACT_STRIDE: Final = 8
 # Elements (starts x ends x functionals) per vectorised block: bounds temporaries (~4 MB each).
-_BLOCK_ELEMENTS: Final = 1 << 19
+_BLOCK_ELEMENTS: Final = 1 << 16
 # Starts whose shortcuts are scanned together; bounds the code matrix on very long tracks.
 _ROW_CHUNK: Final = 4096
 # Interior-frame evaluations per vectorised exact-IoU batch.
@@ -329,31 +334,58 @@ def reconstruction_error(
 # Shortcut tests as slope cones
 
 
+class _Workspace:
+    """Reusable flat float buffers for the scan, one set per thread.
+
+    A fresh multi-megabyte temporary per block costs page faults that were measured at 5-10x
+    the arithmetic itself; reused buffers keep the scan compute-bound. Each thread keeps a few
+    megabytes (``_BLOCK_ELEMENTS`` floats per buffer).
+    """
+
+    def __init__(self) -> None:
+        self.buffers: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        size = math.prod(shape)
+        buf = self.buffers.get(name)
+        if buf is None or buf.size < size:
+            buf = self.buffers[name] = np.empty(size)
+        return buf[:size].reshape(shape)
+
+
+_THREAD = threading.local()
+
+
+def _workspace() -> _Workspace:
+    ws = getattr(_THREAD, "workspace", None)
+    if ws is None:
+        ws = _THREAD.workspace = _Workspace()
+    return ws
+
+
 class _PxModel:
     """px: one functional per coordinate, constant tolerance; the cone test is exact."""
 
     n_func: int
-    n_suff = 0
     exact_needed = False
 
     def __init__(self, coords: np.ndarray, tol: float) -> None:
-        self.z = np.ascontiguousarray(coords.T)  # functional-major: gathers are (F, rows, k)
+        self.z = np.ascontiguousarray(coords.T)  # functional-major: gathers are (F, k, r)
         self.n_func = coords.shape[1]
         self.tol = tol * (1.0 + REL_EPS) + REL_EPS * _scale(coords)
 
-    def functionals(self, rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    def functionals(self, rows: np.ndarray, idx: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Functional values at frames ``idx`` (k, r) for starts ``rows`` (r,): (F, k, r)."""
-        return self.z[:, idx]
+        return np.take(self.z, idx, axis=1, out=out, mode="clip")
 
-    def tolerances(self, rows: np.ndarray, idx: np.ndarray) -> tuple[object, object]:
-        return self.tol, None
+    def tolerances(self, rows: np.ndarray, idx: np.ndarray) -> float:
+        return self.tol
 
 
 class _IouModel:
     """iou: necessary and sufficient cones (module docstring), exact check for grey shortcuts."""
 
-    n_func = 8  # coupled functionals, shared by both cones
-    n_suff = 8
+    n_func = 8  # (+-dl +- dr) / W +- (dt +- db) / H; shared by both cones
     exact_needed = True
 
     def __init__(self, corners: np.ndarray, frames: np.ndarray, tau: float) -> None:
@@ -366,7 +398,7 @@ class _IouModel:
         self.z = np.stack([left + right, left - right, top + bottom, top - bottom])
         self.w = right - left
         self.h = bottom - top
-        # Reference size per start (any positive value keeps both tests sound).
+        # Reference size W, H per start (any positive value keeps both tests sound).
         tiny = 1e-6 * self.scale
         self.inv_w = 1.0 / np.maximum(self.w, tiny)
         self.inv_h = 1.0 / np.maximum(self.h, tiny)
@@ -374,29 +406,40 @@ class _IouModel:
         self.c_suf = 1.0 - tau
         self.abs_slack = 1e-8 * self.scale
 
-    def functionals(self, rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """``(+-dl +- dr) / W +- (dt +- db) / H`` at frames ``idx`` (k, r): shape (8, k, r)."""
-        base = self.z[:, idx]  # (4, k, r)
-        x = base[:2] * self.inv_w[rows]
-        y = base[2:] * self.inv_h[rows]
-        out = np.empty((8, *idx.shape))
+    def functionals(self, rows: np.ndarray, idx: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """The eight functionals at frames ``idx`` (k, r) for starts ``rows``: (8, k, r)."""
+        base = np.take(self.z, idx, axis=1, out=_workspace().get("base", (4, *idx.shape)))
+        x, y = base[:2], base[2:]
+        x *= self.inv_w[rows]
+        y *= self.inv_h[rows]
         np.add(x[:, None], y[None, :], out=out[:4].reshape(2, 2, *idx.shape))
         np.subtract(x[:, None], y[None, :], out=out[4:].reshape(2, 2, *idx.shape))
         return out
 
-    def tolerances(self, rows: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-frame tolerances (k, r) of the necessary and the sufficient cones."""
+    def tolerances(self, rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Per-frame tolerances (k, r) of the necessary cone."""
         rw = self.w[idx] * self.inv_w[rows]
         rh = self.h[idx] * self.inv_h[rows]
         slack = self.abs_slack * (self.inv_w[rows] + self.inv_h[rows])
-        return self.c_nec * np.maximum(rw, rh) + slack, self.c_suf * np.minimum(rw, rh)
+        return self.c_nec * np.maximum(rw, rh) + slack
 
     def exact_ok(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """Exact IoU test of shortcuts (i, j) on every frame strictly between them."""
-        interior = j - i - 1
-        pair = np.repeat(np.arange(i.size), interior)
-        start = np.cumsum(interior) - interior
-        k = i[pair] + 1 + (np.arange(pair.size) - start[pair])
+        """Exact IoU test of shortcuts (i, j) on every frame strictly between them.
+
+        Invalid shortcuts usually fail on many frames, so a pass on every
+        ``_EXACT_STRIDE``-th frame (counted back from the end) weeds most of them out first.
+        """
+        ok = np.ones(i.size, dtype=bool)
+        if (j - i).max() > 2 * _EXACT_STRIDE:
+            ok = self._check(i, j, _EXACT_STRIDE)
+        ok[ok] = self._check(i[ok], j[ok], 1)
+        return ok
+
+    def _check(self, i: np.ndarray, j: np.ndarray, stride: int) -> np.ndarray:
+        count = (j - i - 2) // stride + 1  # frames j - 1, j - 1 - stride, ... > i
+        pair = np.repeat(np.arange(i.size), count)
+        first = np.cumsum(count) - count
+        k = j[pair] - 1 - stride * (np.arange(pair.size) - first[pair])
         ti = self.t[i[pair]]
         alpha = ((self.t[k] - ti) / (self.t[j[pair]] - ti))[:, None]
         box = (1.0 - alpha) * self.c[i[pair]] + alpha * self.c[j[pair]]
@@ -407,242 +450,273 @@ class _IouModel:
 _Model = _PxModel | _IouModel
 
 
-class _RowScan:
-    """Shortcut codes (0 invalid, _GREY, _SURE) from a set of starts ``rows``.
+def _running_max(bound: np.ndarray) -> np.ndarray:
+    """In-place running maximum of (X, k, r) along k.
 
-    Ends are scanned in blocks of offsets (1-32, 33-64, 65-128, ...: each block doubles the
-    offset) while a start's necessary cone is still open and its limit not reached; the cones'
-    running bounds are carried from one block to the next. Offsets up to ``_EAGER_REACH`` are
-    scanned for every start at once (``codes[r, w]`` is the shortcut (rows[r], rows[r] + w)),
-    which covers whole reaches on moving objects. Starts still open beyond it (near-static
-    objects, whose reach runs to ``max_span``) are extended only when the search needs them
-    (``extend``): there the search skips most of them.
+    With many starts a loop of whole-slab maxima is several times faster than
+    ``ufunc.accumulate`` (which walks the strided axis element by element); with few starts the
+    loop's per-call overhead dominates and accumulate wins.
+    """
+    if bound.shape[2] <= 32:
+        return np.maximum.accumulate(bound, axis=1, out=bound)
+    for q in range(1, bound.shape[1]):
+        np.maximum(bound[:, q - 1], bound[:, q], out=bound[:, q])
+    return bound
+
+
+class _Cone:
+    """Running slope bounds of one cone per start, carried from block to block.
+
+    Stored as (lower, -upper) bounds, (2F, starts), so one running maximum tracks both.
     """
 
-    def __init__(self, t: np.ndarray, model: _Model, limit: np.ndarray, rows: np.ndarray) -> None:
-        self.t, self.model, self.limit, self.rows = t, model, limit, rows
-        nf, ns = model.n_func, model.n_suff
-        # Cone bounds as (lower, -upper) so one running maximum tracks both.
-        self.cone_n = np.full((2 * nf, rows.size), -np.inf)
-        self.cone_s = np.full((2 * ns, rows.size), -np.inf)
-        self.open_s = np.ones(rows.size, dtype=bool)  # sufficient cone still non-empty
-        self.codes = np.zeros((rows.size, _EAGER_REACH + 1), dtype=np.int8)
-        self.is_open = np.zeros(rows.size, dtype=bool)  # scanned to _EAGER_REACH, cone open
-        active = np.flatnonzero(limit[rows] > rows)
-        for pos, a, code in self._scan(active, 1, _EAGER_REACH):
+    def __init__(self, n_func: int, n_rows: int) -> None:
+        self.state = np.full((2 * n_func, n_rows), -np.inf)
+        self.open = np.ones(n_rows, dtype=bool)
+
+    def test(
+        self,
+        fk: np.ndarray,
+        inv_k: np.ndarray,
+        slope: np.ndarray,
+        tol: float | np.ndarray,
+        *,
+        pos: np.ndarray,
+        first_block: bool,
+    ) -> np.ndarray:
+        """Which ends of one block pass, (k, r); updates the bounds of starts ``pos``.
+
+        ``fk`` (F, k, r): displacement of each constraint frame from the start, per functional;
+        ``inv_k`` (k, r): 1 / frame distance; ``slope`` (F, k, r): slope to each end.
+        """
+        ws = _workspace()
+        nf = fk.shape[0]
+        bound = ws.get("bound", (2 * nf, *fk.shape[1:]))
+        lo, neg_hi = bound[:nf], bound[nf:]
+        np.subtract(fk, tol, out=lo)
+        lo *= inv_k
+        np.add(fk, tol, out=neg_hi)
+        np.negative(neg_hi, out=neg_hi)
+        neg_hi *= inv_k
+        if first_block:  # offset 0 is the start itself: no constraint
+            bound[:, 0] = -np.inf
+        np.maximum(bound[:, 0], self.state[:, pos], out=bound[:, 0])
+        _running_max(bound)
+        self.state[:, pos] = bound[:, -1]
+        self.open[pos] = (lo[:, -1] + neg_hi[:, -1] <= 0.0).all(axis=0)
+        margin = ws.get("margin", fk.shape)
+        np.subtract(slope, lo, out=margin)
+        ok = margin.min(axis=0) >= 0.0
+        np.add(slope, neg_hi, out=margin)
+        ok &= margin.max(axis=0) <= 0.0
+        return ok
+
+
+class _RowScan:
+    """Shortcut codes (0 invalid, _GREY, _SURE) from every start of a segment.
+
+    Ends are scanned in blocks of offsets (1-32, 33-64, 65-128, ...: each block doubles the
+    offset) while a start's necessary cone is still open and its limit not reached. Offsets up
+    to ``_EAGER_REACH`` are scanned for every start at once (``codes[i, w]`` is the shortcut
+    (i, i + w)), which covers whole reaches on moving objects. Starts still open beyond it
+    (near-static objects, whose reach runs to ``max_span``) are scanned further only when the
+    search needs them (``extend``), and the search skips most of them.
+    """
+
+    def __init__(self, t: np.ndarray, model: _Model, limit: np.ndarray) -> None:
+        self.t, self.model, self.limit = t, model, limit
+        n = t.size
+        self.nec = _Cone(model.n_func, n)
+        self.codes = np.zeros((n, _EAGER_REACH + 1), dtype=np.int8)
+        self.is_open = np.zeros(n, dtype=bool)  # scanned to _EAGER_REACH, cone still open
+        starts = np.flatnonzero(limit > np.arange(n))
+        for pos, a, code in self._scan(starts, 1, _EAGER_REACH):
             self.codes[pos, a : a + code.shape[0]] = code.T
         self.is_open[self._left] = True
+        # Farthest possible end of each start: past it, no shortcut can be valid.
+        self.reach = np.arange(n) + _EAGER_REACH - np.argmax(self.codes[:, ::-1] > 0, axis=1)
+        self.reach[self._left] = self._reach_bound(self._left)
 
-    def extend(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Scan open starts ``rows[pos]`` to the end of their reach: (starts, ends, codes)."""
-        self.is_open[pos] = False
-        out = []
-        for block_pos, a, code in self._scan(pos, _EAGER_REACH + 1, None):
+    def _reach_bound(self, pos: np.ndarray) -> np.ndarray:
+        """Upper bound of the farthest end of open starts ``pos``.
+
+        Their necessary cones continued on every ``_REACH_STRIDE``-th frame only: fewer
+        constraints give a wider cone that closes no earlier than the true one, at a fraction of
+        the cost. The search uses the bound to skip starts that cannot reach new frames.
+        """
+        t, model, limit, ws = self.t, self.model, self.limit, _workspace()
+        nf = model.n_func
+        bound_out = limit[pos].copy()
+        if not pos.size:
+            return bound_out
+        offs = np.arange(_EAGER_REACH + 1, int((limit[pos] - pos).max()) + 1, _REACH_STRIDE)
+        chunk = max(1, _BLOCK_ELEMENTS // ((offs.size + 1) * nf))
+        for s0 in range(0, pos.size, chunk):
+            starts = pos[s0 : s0 + chunk]
+            idx = np.minimum(starts + offs[:, None], t.size - 1)  # clipped: past the limit
+            with np.errstate(divide="ignore", invalid="ignore"):
+                inv_dt = 1.0 / (t[idx] - t[starts])
+                f = model.functionals(starts, idx, ws.get("f", (nf, *idx.shape)))
+                f -= model.functionals(starts, starts[None, :], np.empty((nf, 1, starts.size)))
+                tol = model.tolerances(starts, idx)
+                bound = ws.get("bound", (2 * nf, *idx.shape))
+                np.subtract(f, tol, out=bound[:nf])
+                np.add(f, tol, out=bound[nf:])
+                np.negative(bound[nf:], out=bound[nf:])
+                bound *= inv_dt
+                np.maximum(bound[:, 0], self.nec.state[:, starts], out=bound[:, 0])
+                _running_max(bound)
+                closed = (bound[:nf] + bound[nf:] > 0.0).any(axis=0)  # lower > upper
+            at = np.argmax(closed, axis=0)
+            ends = np.where(closed.any(axis=0), starts + offs[at], bound_out[s0 : s0 + chunk])
+            bound_out[s0 : s0 + chunk] = np.minimum(ends, bound_out[s0 : s0 + chunk])
+        return bound_out
+
+    def extend(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Scan open ``starts`` to the end of their reach: (starts, ends, codes) of shortcuts."""
+        self.is_open[starts] = False
+        out = [(starts[:0], starts[:0], np.zeros(0, dtype=np.int8))]
+        for pos, a, code in self._scan(starts, _EAGER_REACH + 1, None):
             w, r = np.nonzero(code)
-            start = self.rows[block_pos[r]]
-            out.append((start, start + a + w, code[w, r]))
-        if not out:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, np.zeros(0, dtype=np.int8)
-        return tuple(np.concatenate(part) for part in zip(*out, strict=True))  # type: ignore[return-value]
+            out.append((pos[r], pos[r] + a + w, code[w, r]))
+        s, e, c = (np.concatenate(part) for part in zip(*out, strict=True))
+        return s, e, c
 
     def _scan(
         self, pos: np.ndarray, a: int, stop: int | None
     ) -> Iterator[tuple[np.ndarray, int, np.ndarray]]:
-        """Yield (positions, first offset, codes (offsets x positions)) block by block, from
-        offset ``a`` to ``stop`` (None: to the end of each reach). Leaves the positions still
-        open in ``self._left``."""
-        rows, limit, nf = self.rows, self.limit, self.model.n_func
+        """Yield (starts, first offset, codes (offsets x starts)) block by block, from offset
+        ``a`` to ``stop`` (None: to the end of each reach); leaves the still open starts in
+        ``self._left``."""
+        limit, nf = self.limit, self.model.n_func
         while pos.size and (stop is None or a <= stop):
-            b = min(max(_FIRST_WINDOW, 2 * (a - 1)), int((limit[rows[pos]] - rows[pos]).max()))
+            b = min(max(_FIRST_WINDOW, 2 * (a - 1)), int((limit[pos] - pos).max()))
             if stop is not None:
                 b = min(b, stop)
             chunk = max(1, _BLOCK_ELEMENTS // ((b - a + 2) * nf))
             alive = []
             for s0 in range(0, pos.size, chunk):
                 part = pos[s0 : s0 + chunk]
-                code, still = self._block(part, a, b)
-                yield part, a, code
-                alive.append(still)
+                yield part, a, self._block(part, a, b)
+                alive.append(part[self.nec.open[part] & (limit[part] > part + b)])
             pos = np.concatenate(alive)
             a = b + 1
         self._left = pos
 
-    def _block(self, pos: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
-        """Shortcuts (i, i + w), w in [a, b], for starts ``rows[pos]``.
+    def _block(self, starts: np.ndarray, a: int, b: int) -> np.ndarray:
+        """Codes (offsets x starts) of shortcuts (i, i + w), w in [a, b], for ``starts``.
 
         An end ``w`` is tested against the frames at offsets ``u < w``; offsets a-1..b are
-        gathered once (constraints use a-1..b-1, slopes a..b). Returns the codes (offsets x
-        starts) and the positions whose starts may still have longer valid shortcuts.
+        gathered once (constraints use a-1..b-1, slopes a..b).
         """
-        t, model, limit = self.t, self.model, self.limit
-        starts = self.rows[pos]
+        t, model, ws = self.t, self.model, _workspace()
+        nf = model.n_func
         offs = np.arange(a - 1, b + 1)
-        idx = np.minimum(starts + offs[:, None], t.size - 1)  # clipped columns lie past the limit
+        idx = np.minimum(starts + offs[:, None], t.size - 1)  # clipped: past the limit anyway
         with np.errstate(divide="ignore", invalid="ignore"):
             inv_dt = 1.0 / (t[idx] - t[starts])
-            f = model.functionals(starts, idx)
-            f -= model.functionals(starts, starts[None, :])
-            tol_n, tol_s = model.tolerances(starts, idx[:-1])
+            f = model.functionals(starts, idx, ws.get("f", (nf, *idx.shape)))
+            f -= model.functionals(starts, starts[None, :], np.empty((nf, 1, starts.size)))
+            tol = model.tolerances(starts, idx[:-1])
             fk, inv_k = f[:, :-1], inv_dt[:-1]
-            slope = f[:, 1:] * inv_dt[1:]
-            ok, open_cone = _cone_test(fk, inv_k, slope, tol_n, self.cone_n, pos, a)
+            slope = np.multiply(f[:, 1:], inv_dt[1:], out=ws.get("slope", fk.shape))
+            ok = self.nec.test(fk, inv_k, slope, tol, pos=starts, first_block=a == 1)
             code = ok.astype(np.int8) * (_GREY if model.exact_needed else _SURE)
-            if tol_s is not None:
-                sub = np.flatnonzero(self.open_s[pos])
-                if sub.size:
-                    sure, open_s = _cone_test(
-                        fk[:, :, sub], inv_k[:, sub], slope[:, :, sub], tol_s[:, sub],
-                        self.cone_s, pos[sub], a,
-                    )  # fmt: skip
-                    code[:, sub] += (ok[:, sub] & sure).astype(np.int8)  # _GREY -> _SURE
-                    self.open_s[pos[sub]] = open_s
-        ends = starts + offs[1:, None]
-        code[ends > limit[starts]] = 0
-        return code, pos[open_cone & (limit[starts] > starts + b)]
-
-
-def _cone_test(
-    fk: np.ndarray,
-    inv_k: np.ndarray,
-    slope: np.ndarray,
-    tol: object,
-    cone: np.ndarray,
-    pos: np.ndarray,
-    a: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Slope-cone test of one block (see ``_RowScan._block``), updating the carried ``cone``.
-
-    ``fk`` (F, k, r): functional displacement of the constraint frames from the start;
-    ``slope`` (F, k, r): slopes to the ends. Returns (each end passes: (k, r); each start's cone
-    is still non-empty: (r,)).
-    """
-    nf = fk.shape[0]
-    bound = np.empty((2 * nf, *fk.shape[1:]))
-    np.multiply(fk - tol, inv_k, out=bound[:nf])
-    np.multiply(-fk - tol, inv_k, out=bound[nf:])
-    if a == 1:  # offset 0 is the start itself: no constraint
-        bound[:, 0] = -np.inf
-    np.maximum(bound[:, 0], cone[:, pos], out=bound[:, 0])
-    # Running maximum over offsets; a loop of whole-slab maxima beats ufunc.accumulate here.
-    for q in range(1, bound.shape[1]):
-        np.maximum(bound[:, q - 1], bound[:, q], out=bound[:, q])
-    cone[:, pos] = bound[:, -1]
-    margin = np.minimum(slope - bound[:nf], -slope - bound[nf:]).min(axis=0)
-    still_open = (bound[:nf, -1] <= -bound[nf:, -1]).all(axis=0)
-    return margin >= 0.0, still_open
+            if a == 1:
+                code[0] = _SURE  # adjacent frames: nothing in between
+        code[starts + offs[1:, None] > self.limit[starts]] = 0
+        return code
 
 
 # --------------------------------------------------------------------------------------------
 # Shortest path
 
 
-class _Codes:
-    """Shortcut scans computed on demand in chunks of starts, dropped once behind the search."""
-
-    def __init__(self, t: np.ndarray, model: _Model, limit: np.ndarray) -> None:
-        self.t, self.model, self.limit = t, model, limit
-        self.chunks: dict[int, _RowScan] = {}
-
-    def _parts(self, starts: np.ndarray) -> list[tuple[_RowScan, np.ndarray]]:
-        # Breadth-first layers never return below the current frontier's first frame.
-        low = int(starts.min()) // _ROW_CHUNK
-        for key in [key for key in self.chunks if key < low]:
-            del self.chunks[key]
-        chunk_of = starts // _ROW_CHUNK
-        parts = []
-        for key in np.unique(chunk_of).tolist():
-            if key not in self.chunks:
-                base = key * _ROW_CHUNK
-                rows = np.arange(base, min(base + _ROW_CHUNK, self.t.size - 1))
-                self.chunks[key] = _RowScan(self.t, self.model, self.limit, rows)
-            parts.append((self.chunks[key], np.flatnonzero(chunk_of == key)))
-        return parts
-
-    def eager(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Codes up to ``_EAGER_REACH`` of the (sorted) ``starts``, one row each, and which of
-        them are open (may have valid shortcuts beyond)."""
-        codes = np.empty((starts.size, _EAGER_REACH + 1), dtype=np.int8)
-        is_open = np.empty(starts.size, dtype=bool)
-        for scan, at in self._parts(starts):
-            local = starts[at] - scan.rows[0]
-            codes[at] = scan.codes[local]
-            is_open[at] = scan.is_open[local]
-        return codes, is_open
-
-    def extend(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Shortcuts beyond ``_EAGER_REACH`` from open ``starts``: (starts, ends, codes)."""
-        out = [scan.extend(starts[at] - scan.rows[0]) for scan, at in self._parts(starts)]
-        return tuple(np.concatenate(part) for part in zip(*out, strict=True))  # type: ignore[return-value]
-
-
 class _Search:
-    """Breadth-first search for a fewest-keyframes path from frame 0 to frame n - 1."""
+    """Breadth-first search for a fewest-keyframes path from frame 0 to frame n - 1.
+
+    Frames that no shortcut can jump over ("cuts": forced keyframes, and on noisy tracks most
+    frames) are on every path, so the stretches between them are searched independently; they
+    are searched together, as sources of one multi-source search, so that a track whose
+    keyframes are mostly cuts costs a few vectorised layers rather than one per keyframe.
+    """
 
     def __init__(self, t: np.ndarray, model: _Model, limit: np.ndarray) -> None:
         n = t.size
         self.model, self.limit = model, limit
-        self.store = _Codes(t, model, limit)
-        self.dist = np.full(n, -1, dtype=np.int64)
+        self.scan = _RowScan(t, model, limit)
+        self.reached = np.full(n, -1, dtype=np.int64)  # layer at which a frame is reached
         self.parent = np.full(n, -1, dtype=np.int64)
         self.budget = max(_EXACT_BUDGET_MIN, _EXACT_BUDGET_PER_FRAME * n)
+        self.settled: list[np.ndarray] = []  # frames reached in the current layer
 
-    def path(self) -> np.ndarray:
-        """Indices of the kept keyframes."""
-        dist, parent = self.dist, self.parent
-        last = dist.size - 1
-        dist[0] = 0
-        frontier = np.zeros(1, dtype=np.int64)
-        layer = 0
-        while dist[last] < 0:
+    def keep(self) -> np.ndarray:
+        """Bool mask of the kept keyframes."""
+        n = self.reached.size
+        reach = self.scan.reach
+        farthest_before = np.maximum.accumulate(np.r_[0, reach[:-1]])
+        cut = farthest_before <= np.arange(n)  # no shortcut jumps over these frames
+        cut[0] = True
+        sources = np.flatnonzero(cut[:-1])
+        targets = np.flatnonzero(cut[1:]) + 1
+        reached, layer, frontier = self.reached, 0, sources
+        while (reached[targets] < 0).any():
             layer += 1
-            codes, is_open = self.store.eager(frontier)
+            codes = self.scan.codes[frontier]
             fi, w = np.nonzero(codes)
-            grey = [self._settle_sure(frontier[fi], frontier[fi] + w, codes[fi, w], layer)]
+            found = [self._settle_sure(frontier[fi], frontier[fi] + w, codes[fi, w], layer)]
+            is_open = self.scan.is_open[frontier]
             if is_open.any():
-                grey.extend(self._extend(frontier[is_open], layer))
-            starts, ends = (np.concatenate(part) for part in zip(*grey, strict=True))
-            if starts.size:
-                self._settle_grey(starts, ends, layer)
-            frontier = np.flatnonzero(dist[frontier[0] :] == layer) + frontier[0]
-            if not frontier.size:  # cannot happen: (i, i + 1) is always valid
+                found.extend(self._extend(frontier[is_open], layer))
+            grey_s, grey_e = (np.concatenate(part) for part in zip(*found, strict=True))
+            if grey_s.size:
+                self._settle_grey(grey_s, grey_e, layer)
+            ends = np.unique(np.concatenate(self.settled))
+            self.settled.clear()
+            frontier = ends[~cut[ends]]
+            if not frontier.size and (reached[targets] < 0).any():  # (i, i + 1) is always valid
                 raise RuntimeError("keyframe search found no path")
-        path = [last]
-        while path[-1] != 0:
-            path.append(int(parent[path[-1]]))
-        return np.asarray(path[::-1], dtype=np.int64)
+        keep = cut.copy()
+        node = targets
+        while node.size:
+            node = self.parent[node]
+            node = node[~cut[node]]
+            keep[node] = True
+        return keep
 
     def _settle_sure(
         self, starts: np.ndarray, ends: np.ndarray, codes: np.ndarray, layer: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Reach the ends of sure shortcuts; return the grey ones to unreached ends."""
-        fresh = self.dist[ends] < 0
+        """Reach the ends of sure shortcuts; return the grey ones to ends not reached yet."""
+        fresh = self.reached[ends] < 0
         starts, ends, codes = starts[fresh], ends[fresh], codes[fresh]
         sure = codes == _SURE
         self.parent[ends[sure]] = starts[sure]
-        self.dist[ends[sure]] = layer
+        self.reached[ends[sure]] = layer
+        self.settled.append(ends[sure])
         return starts[~sure], ends[~sure]
 
     def _extend(self, starts: np.ndarray, layer: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Scan open starts beyond ``_EAGER_REACH``, farthest first, skipping those that can no
-        longer reach an unreached frame (exact: their shortcuts could only end at reached ones).
-        """
-        grey = []
-        todo = starts[::-1]
+        """Scan open starts beyond ``_EAGER_REACH``, farthest reaching first, skipping those
+        that can no longer reach a frame not reached yet (exact: their shortcuts could only end
+        at frames already reached, at this layer or before)."""
+        found = []
+        reach = self.scan.reach
+        todo = starts[np.argsort(-reach[starts], kind="stable")]
         batch = _EXTEND_BATCH
         base = int(todo.min())
         while todo.size:
-            unreached = np.cumsum(self.dist[base:] < 0)
-            lo = unreached[todo + _EAGER_REACH - base]
-            hi = unreached[self.limit[todo] - base]
-            todo = todo[hi > lo]
+            not_reached = np.cumsum(self.reached[base:] < 0)
+            before = not_reached[todo + _EAGER_REACH - base]
+            upto = not_reached[reach[todo] - base]
+            todo = todo[upto > before]
             if not todo.size:
                 break
             now, todo = todo[:batch], todo[batch:]
             batch *= 2
-            s, e, c = self.store.extend(np.sort(now))
-            grey.append(self._settle_sure(s, e, c, layer))
-        return grey
+            s, e, c = self.scan.extend(np.sort(now))
+            found.append(self._settle_sure(s, e, c, layer))
+        return found
 
     def _settle_grey(self, starts: np.ndarray, ends: np.ndarray, layer: int) -> None:
         """Exact checks of grey shortcuts whose end is not reached yet.
@@ -650,7 +724,7 @@ class _Search:
         Each end tries its candidate starts nearest first (fewest frames to check, most likely
         valid), in rounds of doubling size, and stops at the first valid one.
         """
-        dist, parent = self.dist, self.parent
+        dist, parent = self.reached, self.parent
         todo = dist[ends] < 0
         starts, ends = starts[todo], ends[todo]
         if not ends.size:
@@ -684,6 +758,7 @@ class _Search:
             self.budget -= int(cost[-1])
             parent[sj[ok]] = si[ok]
             dist[sj[ok]] = layer
+            self.settled.append(sj[ok])
 
 
 # --------------------------------------------------------------------------------------------
@@ -742,6 +817,4 @@ def select_keyframes(
         model = _PxModel(coords, tolerance.value)
     else:
         model = _IouModel(coords, tf, tolerance.value)
-    keep = np.zeros(n, dtype=bool)
-    keep[_Search(tf, model, limit).path()] = True
-    return keep
+    return _Search(tf, model, limit).keep()
