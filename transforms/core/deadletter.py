@@ -21,6 +21,14 @@ def _json_safe(value: object) -> object:
     return value
 
 
+def _fallback(value: object) -> str:
+    # Rows of files with types outside the contract can hold anything (bytes, decimals, ...):
+    # a dead letter must still be written, so such values become text.
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    return str(value)
+
+
 def dead_letter_lines(
     table: pa.Table,
     rows: np.ndarray | Sequence[int],
@@ -52,5 +60,5 @@ def dead_letter_lines(
                 {"file": source, "row": first_row + i} if first_row is not None else {"file": source}
             )
         record["row"] = record_row
-        out.append(orjson.dumps(record))
+        out.append(orjson.dumps(record, default=_fallback))
     return out

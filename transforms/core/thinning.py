@@ -81,7 +81,7 @@ _EXACT_BUDGET_MIN: Final = 200_000
 # First scan block (offsets 1.._FIRST_WINDOW); each next block doubles the offset.
 _FIRST_WINDOW: Final = 32
 # Offsets scanned for every start up front; beyond, only for starts the search needs.
-_EAGER_REACH: Final = 32
+_EAGER_REACH: Final = 128
 # Open starts extended together first (then twice as many, and so on).
 _EXTEND_BATCH: Final = 16
 # Frames used to bound an open start's reach cheaply (every _REACH_STRIDE-th one).
@@ -366,26 +366,22 @@ def _workspace() -> _Workspace:
 class _PxModel:
     """px: one functional per coordinate, constant tolerance; the cone test is exact."""
 
-    n_func: int
     exact_needed = False
 
     def __init__(self, coords: np.ndarray, tol: float) -> None:
-        self.z = np.ascontiguousarray(coords.T)  # functional-major: gathers are (F, k, r)
-        self.n_func = coords.shape[1]
-        self.tol = tol * (1.0 + REL_EPS) + REL_EPS * _scale(coords)
-
-    def functionals(self, rows: np.ndarray, idx: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Functional values at frames ``idx`` (k, r) for starts ``rows`` (r,): (F, k, r)."""
-        return np.take(self.z, idx, axis=1, out=out, mode="clip")
-
-    def tolerances(self, rows: np.ndarray, idx: np.ndarray) -> float:
-        return self.tol
+        self.z = np.ascontiguousarray(coords.T)  # (F, n): functional-major, gathers (F, k, r)
+        self.tol_nec = tol * (1.0 + REL_EPS) + REL_EPS * _scale(coords)
+        self.tol_suf = None
 
 
 class _IouModel:
-    """iou: necessary and sufficient cones (module docstring), exact check for grey shortcuts."""
+    """iou: necessary and sufficient cones (module docstring), exact check for grey shortcuts.
 
-    n_func = 8  # (+-dl +- dr) / W +- (dt +- db) / H; shared by both cones
+    The functionals are ``(+-dl +- dr) / W +- (dt +- db) / H`` with one reference size W, H for
+    the segment (any positive value keeps both tests sound; frame k's tolerance absorbs its own
+    size, which is exact while the aspect ratio holds), so they are per-frame arrays.
+    """
+
     exact_needed = True
 
     def __init__(self, corners: np.ndarray, frames: np.ndarray, tau: float) -> None:
@@ -394,34 +390,21 @@ class _IouModel:
         self.tau = tau
         self.scale = _scale(corners)
         top, left, bottom, right = corners.T
-        # Sums and differences of opposite edges: |dl| + |dr| = max(|dl + dr|, |dl - dr|).
-        self.z = np.stack([left + right, left - right, top + bottom, top - bottom])
-        self.w = right - left
-        self.h = bottom - top
-        # Reference size W, H per start (any positive value keeps both tests sound).
+        w, h = right - left, bottom - top
         tiny = 1e-6 * self.scale
-        self.inv_w = 1.0 / np.maximum(self.w, tiny)
-        self.inv_h = 1.0 / np.maximum(self.h, tiny)
-        self.c_nec = (1.0 - tau) / tau * (1.0 + 1e-6)
-        self.c_suf = 1.0 - tau
-        self.abs_slack = 1e-8 * self.scale
-
-    def functionals(self, rows: np.ndarray, idx: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """The eight functionals at frames ``idx`` (k, r) for starts ``rows``: (8, k, r)."""
-        base = np.take(self.z, idx, axis=1, out=_workspace().get("base", (4, *idx.shape)))
-        x, y = base[:2], base[2:]
-        x *= self.inv_w[rows]
-        y *= self.inv_h[rows]
-        np.add(x[:, None], y[None, :], out=out[:4].reshape(2, 2, *idx.shape))
-        np.subtract(x[:, None], y[None, :], out=out[4:].reshape(2, 2, *idx.shape))
-        return out
-
-    def tolerances(self, rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Per-frame tolerances (k, r) of the necessary cone."""
-        rw = self.w[idx] * self.inv_w[rows]
-        rh = self.h[idx] * self.inv_h[rows]
-        slack = self.abs_slack * (self.inv_w[rows] + self.inv_h[rows])
-        return self.c_nec * np.maximum(rw, rh) + slack
+        inv_w = 1.0 / max(float(np.median(w)), tiny)
+        inv_h = 1.0 / max(float(np.median(h)), tiny)
+        # Sums and differences of opposite edges: |dl| + |dr| = max(|dl + dr|, |dl - dr|).
+        x = np.stack([left + right, left - right]) * inv_w
+        y = np.stack([top + bottom, top - bottom]) * inv_h
+        self.z = np.concatenate([(x[:, None] + y[None, :]).reshape(4, -1),
+                                 (x[:, None] - y[None, :]).reshape(4, -1)])  # fmt: skip
+        rw, rh = w * inv_w, h * inv_h
+        slack = 1e-8 * self.scale * (inv_w + inv_h)
+        # ex / w + ey / h <= c with ex / W + ey / H <= c * max(w / W, h / H) (and min for the
+        # sufficient side): see the module docstring.
+        self.tol_nec = (1.0 - tau) / tau * (1.0 + 1e-6) * np.maximum(rw, rh) + slack
+        self.tol_suf = (1.0 - tau) * np.minimum(rw, rh)
 
     def exact_ok(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Exact IoU test of shortcuts (i, j) on every frame strictly between them.
@@ -450,6 +433,21 @@ class _IouModel:
 _Model = _PxModel | _IouModel
 
 
+def _slopes(
+    model: _Model, t: np.ndarray, starts: np.ndarray, idx: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Slopes (F, k, r) from each start to frames ``idx`` (k, r), and 1 / frame distance."""
+    with np.errstate(divide="ignore"):
+        inv_dt = 1.0 / (t[idx] - t[starts])
+    ws = _workspace()
+    nf = model.z.shape[0]
+    slopes = np.take(model.z, idx, axis=1, out=ws.get("slopes", (nf, *idx.shape)), mode="clip")
+    slopes -= model.z[:, None, starts]
+    with np.errstate(invalid="ignore"):  # offset 0: 0 * inf, never used
+        slopes *= inv_dt
+    return slopes, inv_dt
+
+
 def _running_max(bound: np.ndarray) -> np.ndarray:
     """In-place running maximum of (X, k, r) along k.
 
@@ -467,47 +465,52 @@ def _running_max(bound: np.ndarray) -> np.ndarray:
 class _Cone:
     """Running slope bounds of one cone per start, carried from block to block.
 
-    Stored as (lower, -upper) bounds, (2F, starts), so one running maximum tracks both.
+    Frame k (at distance dt from the start) allows slopes ``(f_k - f_start +- tol_k) / dt`` for
+    each functional f; stored as (lower, -upper) bounds, (2F, starts), so that one running
+    maximum tracks both.
     """
 
     def __init__(self, n_func: int, n_rows: int) -> None:
         self.state = np.full((2 * n_func, n_rows), -np.inf)
         self.open = np.ones(n_rows, dtype=bool)
 
-    def test(
-        self,
-        fk: np.ndarray,
-        inv_k: np.ndarray,
-        slope: np.ndarray,
-        tol: float | np.ndarray,
-        *,
-        pos: np.ndarray,
-        first_block: bool,
+    def update(
+        self, to_k: np.ndarray, tol_k: np.ndarray, *, pos: np.ndarray, first_block: bool
     ) -> np.ndarray:
-        """Which ends of one block pass, (k, r); updates the bounds of starts ``pos``.
+        """Bounds after each constraint frame of a block, (2F, k, r) (a workspace view).
 
-        ``fk`` (F, k, r): displacement of each constraint frame from the start, per functional;
-        ``inv_k`` (k, r): 1 / frame distance; ``slope`` (F, k, r): slope to each end.
+        ``to_k`` (F, k, r): slopes from the starts ``pos`` to the constraint frames;
+        ``tol_k`` (k, r): their tolerances divided by the frame distance.
         """
-        ws = _workspace()
-        nf = fk.shape[0]
-        bound = ws.get("bound", (2 * nf, *fk.shape[1:]))
-        lo, neg_hi = bound[:nf], bound[nf:]
-        np.subtract(fk, tol, out=lo)
-        lo *= inv_k
-        np.add(fk, tol, out=neg_hi)
-        np.negative(neg_hi, out=neg_hi)
-        neg_hi *= inv_k
+        nf = to_k.shape[0]
+        bound = _workspace().get("bound", (2 * nf, *to_k.shape[1:]))
+        np.subtract(to_k, tol_k, out=bound[:nf])
+        np.add(to_k, tol_k, out=bound[nf:])
+        np.negative(bound[nf:], out=bound[nf:])
         if first_block:  # offset 0 is the start itself: no constraint
             bound[:, 0] = -np.inf
         np.maximum(bound[:, 0], self.state[:, pos], out=bound[:, 0])
         _running_max(bound)
         self.state[:, pos] = bound[:, -1]
-        self.open[pos] = (lo[:, -1] + neg_hi[:, -1] <= 0.0).all(axis=0)
-        margin = ws.get("margin", fk.shape)
-        np.subtract(slope, lo, out=margin)
+        self.open[pos] = (bound[:nf, -1] + bound[nf:, -1] <= 0.0).all(axis=0)
+        return bound
+
+    def test(
+        self,
+        to_k: np.ndarray,
+        tol_k: np.ndarray,
+        slope: np.ndarray,
+        *,
+        pos: np.ndarray,
+        first_block: bool,
+    ) -> np.ndarray:
+        """Which ends of one block pass, (k, r); ``slope`` (F, k, r): slopes to the ends."""
+        bound = self.update(to_k, tol_k, pos=pos, first_block=first_block)
+        nf = to_k.shape[0]
+        margin = _workspace().get("margin", slope.shape)
+        np.subtract(slope, bound[:nf], out=margin)
         ok = margin.min(axis=0) >= 0.0
-        np.add(slope, neg_hi, out=margin)
+        np.add(slope, bound[nf:], out=margin)
         ok &= margin.max(axis=0) <= 0.0
         return ok
 
@@ -519,14 +522,15 @@ class _RowScan:
     offset) while a start's necessary cone is still open and its limit not reached. Offsets up
     to ``_EAGER_REACH`` are scanned for every start at once (``codes[i, w]`` is the shortcut
     (i, i + w)), which covers whole reaches on moving objects. Starts still open beyond it
-    (near-static objects, whose reach runs to ``max_span``) are scanned further only when the
-    search needs them (``extend``), and the search skips most of them.
+    (slow or static objects, whose reach runs to ``max_span``) are scanned further only when
+    the search needs them (``extend``), and the search skips many of them.
     """
 
     def __init__(self, t: np.ndarray, model: _Model, limit: np.ndarray) -> None:
         self.t, self.model, self.limit = t, model, limit
-        n = t.size
-        self.nec = _Cone(model.n_func, n)
+        n, nf = t.size, model.z.shape[0]
+        self.nec = _Cone(nf, n)
+        self.suf = _Cone(nf, n) if model.exact_needed else None
         self.codes = np.zeros((n, _EAGER_REACH + 1), dtype=np.int8)
         self.is_open = np.zeros(n, dtype=bool)  # scanned to _EAGER_REACH, cone still open
         starts = np.flatnonzero(limit > np.arange(n))
@@ -544,33 +548,27 @@ class _RowScan:
         constraints give a wider cone that closes no earlier than the true one, at a fraction of
         the cost. The search uses the bound to skip starts that cannot reach new frames.
         """
-        t, model, limit, ws = self.t, self.model, self.limit, _workspace()
-        nf = model.n_func
-        bound_out = limit[pos].copy()
+        model, limit = self.model, self.limit
+        nf = model.z.shape[0]
+        out = limit[pos].copy()
         if not pos.size:
-            return bound_out
+            return out
         offs = np.arange(_EAGER_REACH + 1, int((limit[pos] - pos).max()) + 1, _REACH_STRIDE)
-        chunk = max(1, _BLOCK_ELEMENTS // ((offs.size + 1) * nf))
+        chunk = max(1, _BLOCK_ELEMENTS // (offs.size * nf))
+        saved = self.nec.state[:, pos]
         for s0 in range(0, pos.size, chunk):
             starts = pos[s0 : s0 + chunk]
-            idx = np.minimum(starts + offs[:, None], t.size - 1)  # clipped: past the limit
-            with np.errstate(divide="ignore", invalid="ignore"):
-                inv_dt = 1.0 / (t[idx] - t[starts])
-                f = model.functionals(starts, idx, ws.get("f", (nf, *idx.shape)))
-                f -= model.functionals(starts, starts[None, :], np.empty((nf, 1, starts.size)))
-                tol = model.tolerances(starts, idx)
-                bound = ws.get("bound", (2 * nf, *idx.shape))
-                np.subtract(f, tol, out=bound[:nf])
-                np.add(f, tol, out=bound[nf:])
-                np.negative(bound[nf:], out=bound[nf:])
-                bound *= inv_dt
-                np.maximum(bound[:, 0], self.nec.state[:, starts], out=bound[:, 0])
-                _running_max(bound)
-                closed = (bound[:nf] + bound[nf:] > 0.0).any(axis=0)  # lower > upper
+            idx = np.minimum(starts + offs[:, None], self.t.size - 1)  # clipped: past limit
+            to_k, inv_dt = _slopes(model, self.t, starts, idx)
+            tol_k = model.tol_nec[idx] * inv_dt if model.exact_needed else model.tol_nec * inv_dt
+            bound = self.nec.update(to_k, tol_k, pos=starts, first_block=False)
+            closed = (bound[:nf] + bound[nf:] > 0.0).any(axis=0)  # lower > upper
             at = np.argmax(closed, axis=0)
-            ends = np.where(closed.any(axis=0), starts + offs[at], bound_out[s0 : s0 + chunk])
-            bound_out[s0 : s0 + chunk] = np.minimum(ends, bound_out[s0 : s0 + chunk])
-        return bound_out
+            ends = np.where(closed.any(axis=0), starts + offs[at], out[s0 : s0 + chunk])
+            out[s0 : s0 + chunk] = np.minimum(ends, out[s0 : s0 + chunk])
+        self.nec.state[:, pos] = saved  # the strided cones were a bound only
+        self.nec.open[pos] = True
+        return out
 
     def extend(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Scan open ``starts`` to the end of their reach: (starts, ends, codes) of shortcuts."""
@@ -588,7 +586,7 @@ class _RowScan:
         """Yield (starts, first offset, codes (offsets x starts)) block by block, from offset
         ``a`` to ``stop`` (None: to the end of each reach); leaves the still open starts in
         ``self._left``."""
-        limit, nf = self.limit, self.model.n_func
+        limit, nf = self.limit, self.model.z.shape[0]
         while pos.size and (stop is None or a <= stop):
             b = min(max(_FIRST_WINDOW, 2 * (a - 1)), int((limit[pos] - pos).max()))
             if stop is not None:
@@ -609,21 +607,24 @@ class _RowScan:
         An end ``w`` is tested against the frames at offsets ``u < w``; offsets a-1..b are
         gathered once (constraints use a-1..b-1, slopes a..b).
         """
-        t, model, ws = self.t, self.model, _workspace()
-        nf = model.n_func
+        model = self.model
         offs = np.arange(a - 1, b + 1)
-        idx = np.minimum(starts + offs[:, None], t.size - 1)  # clipped: past the limit anyway
-        with np.errstate(divide="ignore", invalid="ignore"):
-            inv_dt = 1.0 / (t[idx] - t[starts])
-            f = model.functionals(starts, idx, ws.get("f", (nf, *idx.shape)))
-            f -= model.functionals(starts, starts[None, :], np.empty((nf, 1, starts.size)))
-            tol = model.tolerances(starts, idx[:-1])
-            fk, inv_k = f[:, :-1], inv_dt[:-1]
-            slope = np.multiply(f[:, 1:], inv_dt[1:], out=ws.get("slope", fk.shape))
-            ok = self.nec.test(fk, inv_k, slope, tol, pos=starts, first_block=a == 1)
+        idx = np.minimum(starts + offs[:, None], self.t.size - 1)  # clipped: past the limit
+        slopes, inv_dt = _slopes(model, self.t, starts, idx)
+        to_k, slope, inv_k, first = slopes[:, :-1], slopes[:, 1:], inv_dt[:-1], a == 1
+        if model.exact_needed:
+            tol_k = model.tol_nec[idx[:-1]] * inv_k
+        else:
+            tol_k = model.tol_nec * inv_k
+        with np.errstate(invalid="ignore"):  # offset 0 of the first block: inf - inf
+            ok = self.nec.test(to_k, tol_k, slope, pos=starts, first_block=first)
             code = ok.astype(np.int8) * (_GREY if model.exact_needed else _SURE)
-            if a == 1:
-                code[0] = _SURE  # adjacent frames: nothing in between
+            if self.suf is not None and self.suf.open[starts].any():
+                tol_k = model.tol_suf[idx[:-1]] * inv_k
+                sure = self.suf.test(to_k, tol_k, slope, pos=starts, first_block=first)
+                code[ok & sure] = _SURE
+        if first:
+            code[0] = _SURE  # adjacent frames: nothing in between
         code[starts + offs[1:, None] > self.limit[starts]] = 0
         return code
 
