@@ -11,7 +11,7 @@ BEAM_VERSION = "2.77.0"  # pinned once; templates/Dockerfile uses the same
 setup(
     name="keyframer",
     version="0.1.0",
-    description="Per-frame video model output (Parquet/Avro) to Labelbox video NDJSON, on Apache Beam",
+    description="Per-frame video model output to Labelbox video NDJSON, on Apache Beam",
     python_requires=">=3.10",
     packages=find_packages(include=["pipeline", "pipeline.*", "transforms", "transforms.*"]),
     install_requires=[

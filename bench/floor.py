@@ -25,8 +25,15 @@ from transforms.core.formats import format_of, iter_tables
 from transforms.core.keys import Key
 
 
-def convert(inputs: list[str], output: str, config: AnnotationConfig, *, max_lines: int = 5000,
-            max_bytes: int = 32 * 2**20, max_feature_lines: int = 5000) -> dict:
+def convert(
+    inputs: list[str],
+    output: str,
+    config: AnnotationConfig,
+    *,
+    max_lines: int = 5000,
+    max_bytes: int = 32 * 2**20,
+    max_feature_lines: int = 5000,
+) -> dict:
     """Convert files to batch files in `output`; returns the counts."""
     os.makedirs(output, exist_ok=True)
     counts: dict = {}
@@ -50,8 +57,13 @@ def convert(inputs: list[str], output: str, config: AnnotationConfig, *, max_lin
             dead.extend(result.dead_letters)
             yield result.key, result.lines
 
-    write_batches(key_lines(), output, max_lines=max_lines, max_bytes=max_bytes,
-                  max_feature_lines=max_feature_lines)
+    write_batches(
+        key_lines(),
+        output,
+        max_lines=max_lines,
+        max_bytes=max_bytes,
+        max_feature_lines=max_feature_lines,
+    )
     if dead:
         os.makedirs(os.path.join(output, "dead_letter"), exist_ok=True)
         with open(os.path.join(output, "dead_letter", "rejected.ndjson"), "wb") as f:
@@ -59,9 +71,14 @@ def convert(inputs: list[str], output: str, config: AnnotationConfig, *, max_lin
     return counts
 
 
-def write_batches(results: Iterable[tuple[Key, list[bytes]]], output: str, *,
-                  max_lines: int = 5000, max_bytes: int = 32 * 2**20,
-                  max_feature_lines: int = 5000) -> int:
+def write_batches(
+    results: Iterable[tuple[Key, list[bytes]]],
+    output: str,
+    *,
+    max_lines: int = 5000,
+    max_bytes: int = 32 * 2**20,
+    max_feature_lines: int = 5000,
+) -> int:
     """Write (key, lines) pairs, in any order, as the pipeline's batch files in `output`.
 
     Stages every key's lines in one temporary file, plans the files with the pipeline's planner
@@ -107,8 +124,10 @@ def main(argv=None) -> None:
     start = time.perf_counter()
     counts = convert(inputs, args.output, AnnotationConfig(frame_base=args.frame_base))
     elapsed = time.perf_counter() - start
-    print(f"floor: {counts['rows_read']:,} rows in {elapsed:.2f} s "
-          f"({counts['rows_read'] / elapsed:,.0f} rows/s), {counts.get('lines', 0):,} lines")
+    print(
+        f"floor: {counts['rows_read']:,} rows in {elapsed:.2f} s "
+        f"({counts['rows_read'] / elapsed:,.0f} rows/s), {counts.get('lines', 0):,} lines"
+    )
 
 
 if __name__ == "__main__":

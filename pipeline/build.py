@@ -41,8 +41,9 @@ def build_pipeline(
     """
     tmp_dir = FileSystems.join(output, f".keyframer-tmp-{run_id}")
     if complete_per_file:
-        built = p | "AnnotateFiles" >> AnnotateFiles(input_pattern, input_format, config,
-                                                     total_rows)
+        built = p | "AnnotateFiles" >> AnnotateFiles(
+            input_pattern, input_format, config, total_rows
+        )
         steps = [built]
     else:
         read = p | "ReadFrameRows" >> ReadFrameRows(input_pattern, input_format, total_rows)
@@ -68,8 +69,9 @@ def build_pipeline(
     }
 
 
-def manifest_header(opts_dict: dict, config: AnnotationConfig, writer: dict, run_id: str,
-                    input_check: dict | None) -> dict:
+def manifest_header(
+    opts_dict: dict, config: AnnotationConfig, writer: dict, run_id: str, input_check: dict | None
+) -> dict:
     """What the manifest records of how the run was configured (never secrets)."""
     cfg = dataclasses.asdict(config)
     if config.keyframe_tolerance is not None:

@@ -13,8 +13,19 @@ from transforms.core.config import ANSWER_FIELDS, AnnotationConfig
 from transforms.core.filters import parse_min_confidence
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]i?B?|B)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "B": 1, "K": 1000, "KB": 1000, "KIB": 1024, "M": 1000**2, "MB": 1000**2,
-          "MIB": 1024**2, "G": 1000**3, "GB": 1000**3, "GIB": 1024**3}
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "K": 1000,
+    "KB": 1000,
+    "KIB": 1024,
+    "M": 1000**2,
+    "MB": 1000**2,
+    "MIB": 1024**2,
+    "G": 1000**3,
+    "GB": 1000**3,
+    "GIB": 1024**3,
+}
 
 
 def parse_size(text: str | int) -> int:
@@ -33,51 +44,111 @@ class KeyframerOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser):
         g = parser.add_argument_group("keyframer")
-        g.add_argument("--input", help="Parquet/Avro files: a path, glob or gs:// pattern "
-                       "(several separated by commas).")
-        g.add_argument("--input_format", default="auto", choices=["auto", "parquet", "avro"],
-                       help="Input format; auto: by file extension (.parquet/.pq, .avro).")
-        g.add_argument("--output", help="Output directory (local or gs://) for NDJSON batch "
-                       "files and manifest.json.")
-        g.add_argument("--dead_letter", default=None,
-                       help="Where rejected rows go (default: <output>/dead_letter).")
-        g.add_argument("--frame_base", type=int, choices=[0, 1], default=None,
-                       help="REQUIRED. The input's first frame number: 0 if frames count from "
-                       "0 (OpenCV, PyAV, decord), 1 if they count from 1.")
-        g.add_argument("--labelbox_frame_base", type=int, choices=[0, 1], default=1,
-                       help="The number Labelbox gives a video's first frame (1 as far as "
-                       "known; UNVERIFIED, hence configurable).")
-        g.add_argument("--max_gap_frames", type=int, default=1,
-                       help="Without segment_index, frames more than this far apart start a "
-                       "new segment (1: any missing frame ends a segment).")
-        g.add_argument("--batch_max_lines", type=int, default=5000,
-                       help="Most NDJSON lines per output file.")
-        g.add_argument("--batch_max_bytes", default="32MiB",
-                       help="Most bytes per output file (e.g. 33554432, 32MiB).")
-        g.add_argument("--max_feature_lines", type=int, default=5000,
-                       help="Most lines of one (data row, feature) per file (at most 5000, "
-                       "the limit Labelbox's SDK checks per import).")
-        g.add_argument("--answer_field", default="auto", choices=list(ANSWER_FIELDS),
-                       help="Reference answers by name or schemaId (auto: like the feature).")
-        g.add_argument("--uuid_seed", default="",
-                       help="Mixed into every annotation uuid (default none: the same rows "
-                       "always give the same uuids).")
-        g.add_argument("--keyframe_tolerance", action="append", default=None,
-                       help="Keyframe thinning: iou:0.9 or px:2 for all features, and "
-                       "FEATURE=iou:0.95 per feature (repeat, or separate by commas). "
-                       "Default: off, every frame a keyframe.")
-        g.add_argument("--min_range_frames", type=int, default=1,
-                       help="Frame-classification ranges shorter than this are smoothed away.")
-        g.add_argument("--min_confidence", action="append", default=None,
-                       help="Filter rows below a confidence: 0.5 for all kinds, or KIND=0.5 "
-                       "(repeat, or separate by commas). Filtered rows are counted.")
-        g.add_argument("--complete_per_file", default=False, action="store_true",
-                       help="Each input file holds whole videos (every row of a data row is "
-                       "in one file): build a file's annotations as soon as it is read, so "
-                       "memory is bounded by the largest file, not the input.")
-        g.add_argument("--skip_input_check", default=False, action="store_true",
-                       help="Do not read input footers/headers when the pipeline is built "
-                       "(e.g. when the launcher cannot reach the input).")
+        g.add_argument(
+            "--input",
+            help="Parquet/Avro files: a path, glob or gs:// pattern (several separated by commas).",
+        )
+        g.add_argument(
+            "--input_format",
+            default="auto",
+            choices=["auto", "parquet", "avro"],
+            help="Input format; auto: by file extension (.parquet/.pq, .avro).",
+        )
+        g.add_argument(
+            "--output",
+            help="Output directory (local or gs://) for NDJSON batch files and manifest.json.",
+        )
+        g.add_argument(
+            "--dead_letter",
+            default=None,
+            help="Where rejected rows go (default: <output>/dead_letter).",
+        )
+        g.add_argument(
+            "--frame_base",
+            type=int,
+            choices=[0, 1],
+            default=None,
+            help="REQUIRED. The input's first frame number: 0 if frames count from "
+            "0 (OpenCV, PyAV, decord), 1 if they count from 1.",
+        )
+        g.add_argument(
+            "--labelbox_frame_base",
+            type=int,
+            choices=[0, 1],
+            default=1,
+            help="The number Labelbox gives a video's first frame (1 as far as "
+            "known; UNVERIFIED, hence configurable).",
+        )
+        g.add_argument(
+            "--max_gap_frames",
+            type=int,
+            default=1,
+            help="Without segment_index, frames more than this far apart start a "
+            "new segment (1: any missing frame ends a segment).",
+        )
+        g.add_argument(
+            "--batch_max_lines", type=int, default=5000, help="Most NDJSON lines per output file."
+        )
+        g.add_argument(
+            "--batch_max_bytes",
+            default="32MiB",
+            help="Most bytes per output file (e.g. 33554432, 32MiB).",
+        )
+        g.add_argument(
+            "--max_feature_lines",
+            type=int,
+            default=5000,
+            help="Most lines of one (data row, feature) per file (at most 5000, "
+            "the limit Labelbox's SDK checks per import).",
+        )
+        g.add_argument(
+            "--answer_field",
+            default="auto",
+            choices=list(ANSWER_FIELDS),
+            help="Reference answers by name or schemaId (auto: like the feature).",
+        )
+        g.add_argument(
+            "--uuid_seed",
+            default="",
+            help="Mixed into every annotation uuid (default none: the same rows "
+            "always give the same uuids).",
+        )
+        g.add_argument(
+            "--keyframe_tolerance",
+            action="append",
+            default=None,
+            help="Keyframe thinning: iou:0.9 or px:2 for all features, and "
+            "FEATURE=iou:0.95 per feature (repeat, or separate by commas). "
+            "Default: off, every frame a keyframe.",
+        )
+        g.add_argument(
+            "--min_range_frames",
+            type=int,
+            default=1,
+            help="Frame-classification ranges shorter than this are smoothed away.",
+        )
+        g.add_argument(
+            "--min_confidence",
+            action="append",
+            default=None,
+            help="Filter rows below a confidence: 0.5 for all kinds, or KIND=0.5 "
+            "(repeat, or separate by commas). Filtered rows are counted.",
+        )
+        g.add_argument(
+            "--complete_per_file",
+            default=False,
+            action="store_true",
+            help="Each input file holds whole videos (every row of a data row is "
+            "in one file): build a file's annotations as soon as it is read, so "
+            "memory is bounded by the largest file, not the input.",
+        )
+        g.add_argument(
+            "--skip_input_check",
+            default=False,
+            action="store_true",
+            help="Do not read input footers/headers when the pipeline is built "
+            "(e.g. when the launcher cannot reach the input).",
+        )
 
 
 def validate(opts: KeyframerOptions) -> tuple[AnnotationConfig, dict]:

@@ -51,7 +51,9 @@ def run(argv: list[str] | None = None, *, wait: bool = True):
         _LOG.info("Input: %d files, %s rows", input_check["files"], input_check["rows"])
     _tune_local_runner(pipeline_options)
     run_id = new_run_id()
-    header = manifest_header({"input": opts.input, "output": opts.output}, config, writer, run_id, input_check)
+    header = manifest_header(
+        {"input": opts.input, "output": opts.output}, config, writer, run_id, input_check
+    )
     p = beam.Pipeline(options=pipeline_options)
     build_pipeline(
         p,

@@ -27,8 +27,7 @@ _ORDER = [
 
 
 def read_manifest(output: str) -> dict:
-    with FileSystems.open(FileSystems.join(output, MANIFEST),
-                          compression_type="uncompressed") as f:
+    with FileSystems.open(FileSystems.join(output, MANIFEST), compression_type="uncompressed") as f:
         return orjson.loads(f.read())
 
 
@@ -36,7 +35,9 @@ def format_summary(manifest: dict) -> str:
     counts = manifest["counts"]
     rows = [(label, counts[name]) for name, label in _ORDER if counts.get(name)]
     if counts.get("keyframes_in") and counts.get("keyframes"):
-        rows.append(("keyframe compression", f"{counts['keyframes_in'] / counts['keyframes']:.2f}x"))
+        rows.append(
+            ("keyframe compression", f"{counts['keyframes_in'] / counts['keyframes']:.2f}x")
+        )
     for name in sorted(counts):
         if name.startswith("max_error_"):
             rows.append((f"largest reconstruction error ({name[10:]})", f"{counts[name]:.4g}"))
@@ -47,7 +48,11 @@ def format_summary(manifest: dict) -> str:
     width = max(len(label) for label, _ in rows)
     lines = ["keyframer run " + manifest["run_id"], "-" * (width + 14)]
     for label, value in rows:
-        text = f"{value:,}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+        text = (
+            f"{value:,}"
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else str(value)
+        )
         lines.append(f"{label:<{width}}  {text:>12}")
     lines.append("-" * (width + 14))
     mark = "OK" if manifest["reconciled"] else "MISMATCH"

@@ -42,6 +42,4 @@ def _numbers_by_value(value: object) -> object:
 
 def canonical(lines: list[dict]) -> list[str]:
     """Order-insensitive, uuid-free canonical text of NDJSON lines (numbers compared by value)."""
-    return sorted(
-        json.dumps(_numbers_by_value(without_uuid(x)), sort_keys=True) for x in lines
-    )
+    return sorted(json.dumps(_numbers_by_value(without_uuid(x)), sort_keys=True) for x in lines)

@@ -13,11 +13,12 @@ from typing import NamedTuple
 
 import apache_beam as beam
 import pyarrow as pa
+from apache_beam import coders
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import BagStateSpec, TimerSpec, on_timer
 
 from transforms import stats
-from transforms.coders import ArrowTableCoder
+from transforms.coders import ArrowTableCoder, FragmentCoder
 from transforms.core.config import AnnotationConfig
 from transforms.core.convert import KeyResult, annotate_key
 from transforms.core.keys import Key
@@ -29,6 +30,9 @@ class Fragment(NamedTuple):
     key: Key
     data: bytes
     line_ends: tuple[int, ...]  # byte offset just past each line's newline
+
+
+coders.registry.register_coder(Fragment, FragmentCoder)
 
 
 def fragment(key: Key, lines: list[bytes]) -> Fragment:
@@ -87,10 +91,6 @@ class BuildAnnotations(beam.PTransform):
         self._config = config
 
     def expand(self, keyed):
-        return (
-            keyed
-            | "AnnotateKeys"
-            >> beam.ParDo(_AnnotateKeyFn(self._config)).with_outputs(
-                stats.STATS, stats.DEAD_LETTER, main="fragments"
-            )
-        )
+        return keyed | "AnnotateKeys" >> beam.ParDo(_AnnotateKeyFn(self._config)).with_output_types(
+            Fragment
+        ).with_outputs(stats.STATS, stats.DEAD_LETTER, main="fragments")

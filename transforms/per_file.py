@@ -16,7 +16,7 @@ import apache_beam as beam
 from transforms import stats
 from transforms.core.config import AnnotationConfig
 from transforms.core.convert import KeyedChunks, check_table
-from transforms.group import emit_key_result
+from transforms.group import Fragment, emit_key_result
 from transforms.read import MatchInputs, SourceTable, _ReadFileFn
 
 
@@ -52,8 +52,13 @@ class AnnotateFiles(beam.PTransform):
     Outputs: main (Fragment), `stats.DEAD_LETTER`, `stats.STATS`.
     """
 
-    def __init__(self, pattern: str, input_format: str, config: AnnotationConfig,
-                 total_rows: int | None = None):
+    def __init__(
+        self,
+        pattern: str,
+        input_format: str,
+        config: AnnotationConfig,
+        total_rows: int | None = None,
+    ):
         super().__init__()
         self._pattern = pattern
         self._format = input_format
@@ -65,7 +70,7 @@ class AnnotateFiles(beam.PTransform):
             pbegin
             | "MatchInputs" >> MatchInputs(self._pattern)
             | "AnnotateFiles"
-            >> beam.ParDo(
-                _AnnotateFileFn(self._format, self._config, self._total_rows)
-            ).with_outputs(stats.STATS, stats.DEAD_LETTER, main="fragments")
+            >> beam.ParDo(_AnnotateFileFn(self._format, self._config, self._total_rows))
+            .with_output_types(Fragment)
+            .with_outputs(stats.STATS, stats.DEAD_LETTER, main="fragments")
         )

@@ -1,4 +1,4 @@
-"""ReadFrameRows: Parquet or Avro files (local, glob, gs://) to Arrow tables, a row group at a time."""
+"""ReadFrameRows: Parquet or Avro files (local, glob, gs://) to Arrow tables, by row group."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from typing import NamedTuple
 
 import apache_beam as beam
 import pyarrow as pa
+from apache_beam import coders
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from transforms import stats
+from transforms.coders import SourceTableCoder
 from transforms.core import formats
 
 _LOG = logging.getLogger(__name__)
@@ -25,6 +27,9 @@ class SourceTable(NamedTuple):
     source: str
     first_row: int
     table: pa.Table
+
+
+coders.registry.register_coder(SourceTable, SourceTableCoder)
 
 
 def match_inputs(pattern: str) -> list[FileMetadata]:
@@ -85,8 +90,13 @@ class Progress:
             self.last = now
             rate = self.rows / max(now - self.started, 1e-9)
             if self.total:
-                _LOG.info("read %s of %s rows (%.0f%%), %.0f rows/s", f"{self.rows:,}",
-                          f"{self.total:,}", 100 * self.rows / self.total, rate)
+                _LOG.info(
+                    "read %s of %s rows (%.0f%%), %.0f rows/s",
+                    f"{self.rows:,}",
+                    f"{self.total:,}",
+                    100 * self.rows / self.total,
+                    rate,
+                )
             else:
                 _LOG.info("read %s rows, %.0f rows/s", f"{self.rows:,}", rate)
 
@@ -147,9 +157,9 @@ class ReadFrameRows(beam.PTransform):
             pbegin
             | "MatchInputs" >> MatchInputs(self._pattern)
             | "ReadFiles"
-            >> beam.ParDo(_ReadFileFn(self._format, self._total_rows)).with_outputs(
-                stats.STATS, stats.DEAD_LETTER, main="tables"
-            )
+            >> beam.ParDo(_ReadFileFn(self._format, self._total_rows))
+            .with_output_types(SourceTable)
+            .with_outputs(stats.STATS, stats.DEAD_LETTER, main="tables")
         )
 
 

@@ -45,9 +45,9 @@ class ValidateRows(beam.PTransform):
         self._config = config
 
     def expand(self, tables):
-        return tables | "Validate" >> beam.ParDo(_ValidateFn(self._config)).with_outputs(
-            stats.STATS, stats.DEAD_LETTER, main="valid"
-        )
+        return tables | "Validate" >> beam.ParDo(_ValidateFn(self._config)).with_output_types(
+            pa.Table
+        ).with_outputs(stats.STATS, stats.DEAD_LETTER, main="valid")
 
 
 class _KeyRowsFn(beam.DoFn):
@@ -86,7 +86,7 @@ class _KeyRowsFn(beam.DoFn):
 
 
 class KeyRows(beam.PTransform):
-    """Validated tables to (key, chunk): key = (data row field, data row, feature field, feature)."""
+    """Validated tables to (key, chunk); key: (data row field, data row, feature field, feature)."""
 
     def expand(self, tables):
         return tables | "SplitByKey" >> beam.ParDo(_KeyRowsFn()).with_output_types(

@@ -146,7 +146,9 @@ class WriteBatches(beam.PTransform):
 
 def remove_dir(path: str) -> None:
     """Delete a directory and its files, locally or on object stores (where only files exist)."""
-    staged = [m.path for r in FileSystems.match([FileSystems.join(path, "*")]) for m in r.metadata_list]
+    staged = [
+        m.path for r in FileSystems.match([FileSystems.join(path, "*")]) for m in r.metadata_list
+    ]
     if staged:
         FileSystems.delete(staged)
     if FileSystems.exists(path):

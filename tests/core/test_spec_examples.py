@@ -18,11 +18,15 @@ BBOX_DM2 = {"top": 146.0, "left": 98.0, "height": 382.0, "width": 341.0}
 SPEC = {
     "bbox_prediction_ndjson": {
         "name": "bbox_video",
-        "segments": [{"keyframes": [
-            {"frame": 13, "bbox": BBOX_DM},
-            {"frame": 15, "bbox": BBOX_DM},
-            {"frame": 19, "bbox": BBOX_DM},
-        ]}],
+        "segments": [
+            {
+                "keyframes": [
+                    {"frame": 13, "bbox": BBOX_DM},
+                    {"frame": 15, "bbox": BBOX_DM},
+                    {"frame": 19, "bbox": BBOX_DM},
+                ]
+            }
+        ],
     },
     # The spec's line has "confidence": 0.5; Labelbox rejects confidence on video objects
     # (SDK: ConfidenceNotSupportedException; FORMAT.md), so keyframer never writes it there.
@@ -33,18 +37,28 @@ SPEC = {
     "polyline_prediction_ndjson": {
         "name": "line_video_frame",
         "segments": [
-            {"keyframes": [
-                {"frame": 5, "line": [{"x": 680, "y": 100}, {"x": 100, "y": 190},
-                                      {"x": 190, "y": 220}]},
-                {"frame": 12, "line": [{"x": 680, "y": 280}, {"x": 300, "y": 380},
-                                       {"x": 400, "y": 460}]},
-                {"frame": 20, "line": [{"x": 680, "y": 180}, {"x": 100, "y": 200},
-                                       {"x": 200, "y": 260}]},
-            ]},
-            {"keyframes": [
-                {"frame": 24, "line": [{"x": 300, "y": 310}, {"x": 330, "y": 430}]},
-                {"frame": 45, "line": [{"x": 600, "y": 810}, {"x": 900, "y": 930}]},
-            ]},
+            {
+                "keyframes": [
+                    {
+                        "frame": 5,
+                        "line": [{"x": 680, "y": 100}, {"x": 100, "y": 190}, {"x": 190, "y": 220}],
+                    },
+                    {
+                        "frame": 12,
+                        "line": [{"x": 680, "y": 280}, {"x": 300, "y": 380}, {"x": 400, "y": 460}],
+                    },
+                    {
+                        "frame": 20,
+                        "line": [{"x": 680, "y": 180}, {"x": 100, "y": 200}, {"x": 200, "y": 260}],
+                    },
+                ]
+            },
+            {
+                "keyframes": [
+                    {"frame": 24, "line": [{"x": 300, "y": 310}, {"x": 330, "y": 430}]},
+                    {"frame": 45, "line": [{"x": 600, "y": 810}, {"x": 900, "y": 930}]},
+                ]
+            },
         ],
     },
     "global_radio_classification_ndjson": {
@@ -74,28 +88,58 @@ SPEC = {
         "answer": {
             "name": "first_radio_answer",
             "confidence": 0.5,
-            "classifications": [{"name": "sub_radio_question", "answer": {
-                "name": "first_sub_radio_answer", "confidence": 0.5}}],
+            "classifications": [
+                {
+                    "name": "sub_radio_question",
+                    "answer": {"name": "first_sub_radio_answer", "confidence": 0.5},
+                }
+            ],
         },
     },
     "nested_checklist_prediction_ndjson": {
         "name": "nested_checklist_question",
-        "answer": [{
-            "name": "first_checklist_answer",
-            "confidence": 0.5,
-            "classifications": [{"name": "sub_checklist_question", "answer": {
-                "name": "first_sub_checklist_answer", "confidence": 0.5}}],
-        }],
+        "answer": [
+            {
+                "name": "first_checklist_answer",
+                "confidence": 0.5,
+                "classifications": [
+                    {
+                        "name": "sub_checklist_question",
+                        "answer": {"name": "first_sub_checklist_answer", "confidence": 0.5},
+                    }
+                ],
+            }
+        ],
     },
     "frame_bbox_with_checklist_subclass_prediction_ndjson": {
         "name": "bbox_class",
-        "segments": [{"keyframes": [
-            {"frame": 10, "bbox": BBOX_DM2},
-            {"frame": 11, "bbox": BBOX_DM2, "classifications": [{"name": "bbox_radio", "answer": [
-                {"name": "first_checklist_answer", "confidence": 0.5}]}]},
-            {"frame": 13, "bbox": BBOX_DM2, "classifications": [{"name": "bbox_radio", "answer": [
-                {"name": "second_checklist_answer", "confidence": 0.5}]}]},
-        ]}],
+        "segments": [
+            {
+                "keyframes": [
+                    {"frame": 10, "bbox": BBOX_DM2},
+                    {
+                        "frame": 11,
+                        "bbox": BBOX_DM2,
+                        "classifications": [
+                            {
+                                "name": "bbox_radio",
+                                "answer": [{"name": "first_checklist_answer", "confidence": 0.5}],
+                            }
+                        ],
+                    },
+                    {
+                        "frame": 13,
+                        "bbox": BBOX_DM2,
+                        "classifications": [
+                            {
+                                "name": "bbox_radio",
+                                "answer": [{"name": "second_checklist_answer", "confidence": 0.5}],
+                            }
+                        ],
+                    },
+                ]
+            }
+        ],
     },
     "text_prediction_ndjson": {"name": "free_text", "confidence": 0.5, "answer": "sample text"},
 }

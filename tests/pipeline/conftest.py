@@ -17,8 +17,7 @@ SAMPLE_AVRO = os.path.join(os.path.dirname(__file__), "..", "..", "samples", "sa
 def run_keyframer(input_path: str, output: str, *extra: str, runner: str = "FnApiRunner"):
     """Run the pipeline; returns the manifest."""
     _, manifest = run(
-        ["--input", input_path, "--output", output, "--frame_base", "1", "--runner", runner,
-         *extra]
+        ["--input", input_path, "--output", output, "--frame_base", "1", "--runner", runner, *extra]
     )
     return manifest
 

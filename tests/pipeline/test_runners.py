@@ -112,8 +112,16 @@ def test_many_files_input_glob(tmp_path, sample_paths):
 
 def test_unsafe_global_keys_make_safe_file_names(tmp_path):
     rows = [
-        {"global_key": key, "feature_name": "box", "kind": "bbox", "frame": 1,
-         "bbox_top": 1.0, "bbox_left": 1.0, "bbox_height": 2.0, "bbox_width": 2.0}
+        {
+            "global_key": key,
+            "feature_name": "box",
+            "kind": "bbox",
+            "frame": 1,
+            "bbox_top": 1.0,
+            "bbox_left": 1.0,
+            "bbox_height": 2.0,
+            "bbox_width": 2.0,
+        }
         for key in ("../../etc/passwd", "a/b\\c:d*?", "视频 ümlaut\n.mp4", "x" * 2000)
     ]
     from transforms.core.columns import table_from_rows

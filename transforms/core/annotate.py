@@ -23,8 +23,9 @@ from transforms.core.outcome import GROUP_REASONS, Outcome
 
 def _dominant(labels: list[str], counts: list[int], preference: list[str]) -> str:
     """The label with the most rows; ties go to the earlier label in `preference`."""
-    return max(zip(labels, counts, strict=True),
-               key=lambda lc: (lc[1], -preference.index(lc[0])))[0]
+    return max(zip(labels, counts, strict=True), key=lambda lc: (lc[1], -preference.index(lc[0])))[
+        0
+    ]
 
 
 def build_annotations(key: Key, table: pa.Table, config: AnnotationConfig) -> Outcome:
@@ -48,8 +49,10 @@ def build_annotations(key: Key, table: pa.Table, config: AnnotationConfig) -> Ou
 
     positions = np.flatnonzero(is_kind)
     if kind in (c.RADIO, c.CHECKLIST):
-        has_frame = np.asarray(table.column(c.FRAME).combine_chunks().is_valid()
-                               .to_numpy(zero_copy_only=False), dtype=bool)[positions]
+        has_frame = np.asarray(
+            table.column(c.FRAME).combine_chunks().is_valid().to_numpy(zero_copy_only=False),
+            dtype=bool,
+        )[positions]
         n_frame = int(has_frame.sum())
         if 0 < n_frame < len(positions):
             frame_scope = n_frame >= len(positions) - n_frame
@@ -76,5 +79,6 @@ def rejected_records(key: Key, table: pa.Table, outcome: Outcome) -> list[bytes]
     if not len(rows):
         return []
     details = [GROUP_REASONS[r] for r in reasons]
-    return dead_letter_lines(complete(table), rows, reasons, details,
-                             extra_columns=key_columns(key))
+    return dead_letter_lines(
+        complete(table), rows, reasons, details, extra_columns=key_columns(key)
+    )

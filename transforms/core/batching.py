@@ -88,8 +88,10 @@ class _Planner:
             self.feature_lines = {}
 
     def fits(self, lines: int, size: int) -> bool:
-        return (self.current.lines + lines <= self.max_lines
-                and self.current.bytes + size <= self.max_bytes)
+        return (
+            self.current.lines + lines <= self.max_lines
+            and self.current.bytes + size <= self.max_bytes
+        )
 
     def add_whole(self, fragments: list[StagedFragment]) -> None:
         for f in fragments:
@@ -105,13 +107,16 @@ class _Planner:
             pending_lines = i - start
             pending_bytes = (f.line_ends[i - 1] if i else 0) - begin
             used = self.feature_lines.get(f.key, 0) + pending_lines
-            fits = (self.current.lines + pending_lines + 1 <= self.max_lines
-                    and self.current.bytes + pending_bytes + size <= self.max_bytes
-                    and used + 1 <= self.max_feature_lines)
+            fits = (
+                self.current.lines + pending_lines + 1 <= self.max_lines
+                and self.current.bytes + pending_bytes + size <= self.max_bytes
+                and used + 1 <= self.max_feature_lines
+            )
             if not fits:
                 if pending_lines:
-                    self.current.add(Piece(f.path, f.offset + begin, pending_bytes,
-                                           pending_lines, f.key))
+                    self.current.add(
+                        Piece(f.path, f.offset + begin, pending_bytes, pending_lines, f.key)
+                    )
                     self.feature_lines[f.key] = used
                 self.close()
                 start, begin = i, end - size
@@ -137,8 +142,11 @@ def plan_batches(
     for frags in by_row.values():
         lines = sum(f.lines for f in frags)
         size = sum(f.size for f in frags)
-        whole = (lines <= planner.max_lines and size <= planner.max_bytes
-                 and all(f.lines <= planner.max_feature_lines for f in frags))
+        whole = (
+            lines <= planner.max_lines
+            and size <= planner.max_bytes
+            and all(f.lines <= planner.max_feature_lines for f in frags)
+        )
         if whole:
             if not planner.fits(lines, size):
                 planner.close()

@@ -52,7 +52,14 @@ SCHEMA = pa.schema(
 COLUMNS = tuple(SCHEMA.names)
 
 # Kinds, and which columns each needs.
-BBOX, POINT, POLYLINE, RADIO, CHECKLIST, TEXT = "bbox", "point", "line", "radio", "checklist", "text"
+BBOX, POINT, POLYLINE, RADIO, CHECKLIST, TEXT = (
+    "bbox",
+    "point",
+    "line",
+    "radio",
+    "checklist",
+    "text",
+)
 OBJECT_KINDS = (BBOX, POINT, POLYLINE)
 CLASSIFICATION_KINDS = (RADIO, CHECKLIST, TEXT)
 KINDS = OBJECT_KINDS + CLASSIFICATION_KINDS

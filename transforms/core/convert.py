@@ -31,9 +31,7 @@ class Checked:
     counts: dict[str, int]
 
 
-def check_table(
-    raw: pa.Table, source: str, first_row: int, config: AnnotationConfig
-) -> Checked:
+def check_table(raw: pa.Table, source: str, first_row: int, config: AnnotationConfig) -> Checked:
     """Conform, validate and filter one table of rows as read from `source`.
 
     Never raises for bad rows; a table whose types the contract cannot accept (a file the

@@ -17,7 +17,7 @@ def merge(total: dict[str, float], part: Mapping[str, float]) -> dict[str, float
 
 def rejected_by_reason(counts: Mapping[str, float]) -> dict[str, int]:
     prefix = "rejected."
-    return {k[len(prefix):]: int(v) for k, v in sorted(counts.items()) if k.startswith(prefix)}
+    return {k[len(prefix) :]: int(v) for k, v in sorted(counts.items()) if k.startswith(prefix)}
 
 
 def reconcile(counts: Mapping[str, float]) -> tuple[bool, str]:
@@ -27,5 +27,7 @@ def reconcile(counts: Mapping[str, float]) -> tuple[bool, str]:
     rejected = sum(rejected_by_reason(counts).values())
     filtered = int(counts.get("rows_filtered", 0))
     ok = read == used + rejected + filtered
-    text = f"{read} read {'=' if ok else '!='} {used} used + {rejected} rejected + {filtered} filtered"
+    text = (
+        f"{read} read {'=' if ok else '!='} {used} used + {rejected} rejected + {filtered} filtered"
+    )
     return ok, text

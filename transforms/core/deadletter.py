@@ -57,7 +57,9 @@ def dead_letter_lines(
         record: dict[str, object] = {"reason": reason, "detail": detail}
         if source is not None:
             record["source"] = (
-                {"file": source, "row": first_row + i} if first_row is not None else {"file": source}
+                {"file": source, "row": first_row + i}
+                if first_row is not None
+                else {"file": source}
             )
         record["row"] = record_row
         out.append(orjson.dumps(record, default=_fallback))

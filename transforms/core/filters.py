@@ -44,7 +44,9 @@ def by_confidence(table: pa.Table, thresholds: dict[str, float]) -> tuple[pa.Tab
     limit = np.full(table.num_rows, default)
     for kind, threshold in thresholds.items():
         if kind != ALL_KINDS:
-            limit[np.asarray(pc.equal(kinds, kind).to_numpy(zero_copy_only=False), bool)] = threshold
+            limit[np.asarray(pc.equal(kinds, kind).to_numpy(zero_copy_only=False), bool)] = (
+                threshold
+            )
     conf = np.asarray(
         table.column(c.CONFIDENCE).combine_chunks().fill_null(1.0).to_numpy(zero_copy_only=False),
         dtype=np.float64,

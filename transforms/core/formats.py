@@ -144,9 +144,14 @@ def contract_avro_schema() -> dict:
     fields = []
     for f in c.SCHEMA:
         if f.name == c.LINE:
-            avro: object = {"type": "array", "items": {
-                "type": "record", "name": "Point",
-                "fields": [{"name": "x", "type": "double"}, {"name": "y", "type": "double"}]}}
+            avro: object = {
+                "type": "array",
+                "items": {
+                    "type": "record",
+                    "name": "Point",
+                    "fields": [{"name": "x", "type": "double"}, {"name": "y", "type": "double"}],
+                },
+            }
         else:
             avro = _AVRO_OF[f.type]
         fields.append({"name": f.name, "type": ["null", avro], "default": None})
@@ -162,4 +167,5 @@ def write_avro(f: BinaryIO, table: pa.Table, codec: str = "deflate") -> None:
         for batch in table.select(names).to_batches(max_chunksize=65_536):
             yield from batch.to_pylist()
 
-    fastavro.writer(f, schema, records(), codec=codec)
+    # A fixed sync marker makes the same rows give the same file.
+    fastavro.writer(f, schema, records(), codec=codec, sync_marker=b"keyframer-sync16")

@@ -58,10 +58,13 @@ def build_frame_ranges(
     seg_null = np.asarray(seg_col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     seg_val = np.asarray(seg_col.fill_null(0).to_numpy(), dtype=np.int64)
     w_answer = answer[winners]
-    seg = segment(w_answer, frame[winners], seg_val[winners], seg_null[winners],
-                  config.max_gap_frames, breaks)
-    for reason, bad in (("segment_index_mixed", seg.bad_mixed),
-                        ("segment_index_decreasing", seg.bad_decreasing)):
+    seg = segment(
+        w_answer, frame[winners], seg_val[winners], seg_null[winners], config.max_gap_frames, breaks
+    )
+    for reason, bad in (
+        ("segment_index_mixed", seg.bad_mixed),
+        ("segment_index_decreasing", seg.bad_decreasing),
+    ):
         if len(bad):
             outcome.reject(positions[np.flatnonzero(np.isin(answer, bad))], reason)
     bad = np.r_[seg.bad_mixed, seg.bad_decreasing]
@@ -84,11 +87,24 @@ def build_frame_ranges(
         s, e = _smooth(range_start[mine], range_end[mine], config.min_range_frames)
         outcome.count("frame_ranges", len(s))
         if len(s):
-            answers.append((names[a], b'{"%s":%s,"frames":%s}' % (
-                field, ndjson.json_string(names[a]), ndjson.frame_ranges_json(s.tolist(), e.tolist()))))
+            answers.append(
+                (
+                    names[a],
+                    b'{"%s":%s,"frames":%s}'
+                    % (
+                        field,
+                        ndjson.json_string(names[a]),
+                        ndjson.frame_ranges_json(s.tolist(), e.tolist()),
+                    ),
+                )
+            )
     if kind == c.RADIO:
         for name, body in answers:
             outcome.line(ndjson.line_head(config, key, "answer", name) + b'"answer":' + body + b"}")
     elif answers:
-        outcome.line(ndjson.line_head(config, key) + b'"answer":['
-                     + b",".join(body for _, body in answers) + b"]}")
+        outcome.line(
+            ndjson.line_head(config, key)
+            + b'"answer":['
+            + b",".join(body for _, body in answers)
+            + b"]}"
+        )

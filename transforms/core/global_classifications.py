@@ -38,12 +38,19 @@ def build_global(
     head = ndjson.line_head(config, key)
     if kind == c.TEXT:
         w = int(winners[0])
-        outcome.line(head + b'"answer":' + ndjson.json_string(names[answer[w]])
-                     + _confidence(confidence[w]) + b"}")
+        outcome.line(
+            head
+            + b'"answer":'
+            + ndjson.json_string(names[answer[w]])
+            + _confidence(confidence[w])
+            + b"}"
+        )
         return
     items = []
     for w in winners.tolist():  # sorted by answer
-        item = b'{"%s":%s' % (field, ndjson.json_string(names[answer[w]])) + _confidence(confidence[w])
+        item = b'{"%s":%s' % (field, ndjson.json_string(names[answer[w]])) + _confidence(
+            confidence[w]
+        )
         if nested[w] is not None:
             item += b',"classifications":' + nested[w].encode()
         items.append(item + b"}")

@@ -9,6 +9,7 @@ equal from being taken for one another.
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -46,9 +47,7 @@ def compact(table: pa.Table) -> pa.Table:
     dictionary-encoded, frames as int32 (validated to fit). About 30% smaller than the rows
     as read, and the state of every key lives until the input is read."""
     names = set(table.schema.names)
-    keep = [
-        n for n in CHUNK_COLUMNS if n in names and table.column(n).null_count < table.num_rows
-    ]
+    keep = [n for n in CHUNK_COLUMNS if n in names and table.column(n).null_count < table.num_rows]
     arrays, fields = [], []
     for name in keep:
         col = table.column(name)

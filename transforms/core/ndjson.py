@@ -43,7 +43,11 @@ def json_string(text: str) -> bytes:
 
 def json_number(value: float) -> bytes:
     """One number as JSON, integral floats without '.0' (as the column-wise `numbers`)."""
-    return b"%d" % value if float(value).is_integer() and abs(value) < 2**53 else orjson.dumps(float(value))
+    return (
+        b"%d" % value
+        if float(value).is_integer() and abs(value) < 2**53
+        else orjson.dumps(float(value))
+    )
 
 
 def answer_field(config: AnnotationConfig, key: Key) -> str:
@@ -110,4 +114,8 @@ def grouped(items: pa.Array, offsets: np.ndarray) -> list[bytes]:
 
 
 def frame_ranges_json(starts: list[int], ends: list[int]) -> bytes:
-    return b"[" + b",".join(b'{"start":%d,"end":%d}' % se for se in zip(starts, ends, strict=True)) + b"]"
+    return (
+        b"["
+        + b",".join(b'{"start":%d,"end":%d}' % se for se in zip(starts, ends, strict=True))
+        + b"]"
+    )

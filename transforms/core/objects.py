@@ -8,6 +8,8 @@ every segment keeps a keyframe on its last frame so the editor knows where the o
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,8 +30,9 @@ class _Geometry:
         self.kind = kind
         if kind == c.POLYLINE:
             line = table.column(c.LINE).combine_chunks()
-            self.counts = np.asarray(pc.list_value_length(line).to_numpy(zero_copy_only=False),
-                                     dtype=np.int64)
+            self.counts = np.asarray(
+                pc.list_value_length(line).to_numpy(zero_copy_only=False), dtype=np.int64
+            )
             self.offsets = np.r_[0, np.cumsum(self.counts)]
             flat = pc.list_flatten(line)
             self.x = np.asarray(flat.field("x").to_numpy(zero_copy_only=False), dtype=np.float64)
@@ -53,8 +56,12 @@ class _Geometry:
             v = self.values[rows]
             return ndjson.point_geometry(v[:, 0], v[:, 1])
         counts = self.counts[rows]
-        vertex = np.concatenate([np.arange(s, s + k) for s, k in
-                                 zip(self.offsets[rows].tolist(), counts.tolist(), strict=True)])
+        vertex = np.concatenate(
+            [
+                np.arange(s, s + k)
+                for s, k in zip(self.offsets[rows].tolist(), counts.tolist(), strict=True)
+            ]
+        )
         offsets = np.r_[0, np.cumsum(counts)]
         return ndjson.line_geometry(offsets, self.x[vertex], self.y[vertex])
 
@@ -84,11 +91,10 @@ def _thin(
         bounds = [*run_starts.tolist(), n]
     else:
         bounds = [0, n]
-    for s, e in zip(bounds[:-1], bounds[1:], strict=True):
+    for s, e in itertools.pairwise(bounds):
         part = slice(s, e)
         values = geometry.matrix(rows[part])
-        kept = select_keyframes(frames[part], values, tolerance, geometry.kind,
-                                forced=forced[part])
+        kept = select_keyframes(frames[part], values, tolerance, geometry.kind, forced=forced[part])
         keep[part] = kept
         err = reconstruction_error(frames[part], values, kept, tolerance.metric, geometry.kind)
         if len(err):
@@ -119,10 +125,13 @@ def build_objects(
     seg_null = np.asarray(seg_col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     seg_val = np.asarray(seg_col.fill_null(0).to_numpy(), dtype=np.int64)
     w_track = track_code[winners]
-    seg = segment(w_track, frame[winners], seg_val[winners], seg_null[winners],
-                  config.max_gap_frames)
-    for reason, bad in (("segment_index_mixed", seg.bad_mixed),
-                        ("segment_index_decreasing", seg.bad_decreasing)):
+    seg = segment(
+        w_track, frame[winners], seg_val[winners], seg_null[winners], config.max_gap_frames
+    )
+    for reason, bad in (
+        ("segment_index_mixed", seg.bad_mixed),
+        ("segment_index_decreasing", seg.bad_decreasing),
+    ):
         if len(bad):
             rows = np.flatnonzero(np.isin(track_code, bad))
             outcome.reject(positions[rows], reason)
@@ -139,16 +148,20 @@ def build_objects(
     geometry = _Geometry(kind, table)
     cls_col = table.column(c.CLASSIFICATIONS).combine_chunks()
     cls_text = np.asarray(cls_col.fill_null("").to_numpy(zero_copy_only=False), dtype=object)
-    tolerance = (config.keyframe_tolerance.for_feature(key[3])
-                 if config.keyframe_tolerance is not None else None)
+    tolerance = (
+        config.keyframe_tolerance.for_feature(key[3])
+        if config.keyframe_tolerance is not None
+        else None
+    )
 
     # Keyframe selection, segment by segment.
     seg_bounds = [*np.flatnonzero(starts).tolist(), len(rows)]
     keep = np.ones(len(rows), dtype=bool)
     if tolerance is not None:
-        for s, e in zip(seg_bounds[:-1], seg_bounds[1:], strict=True):
-            keep[s:e] = _thin(frames[s:e], geometry, rows[s:e], cls_text[rows[s:e]],
-                              tolerance, outcome)
+        for s, e in itertools.pairwise(seg_bounds):
+            keep[s:e] = _thin(
+                frames[s:e], geometry, rows[s:e], cls_text[rows[s:e]], tolerance, outcome
+            )
     outcome.count("keyframes_in", len(rows))
     outcome.count("keyframes", int(keep.sum()))
     outcome.count("segments", len(seg_bounds) - 1)

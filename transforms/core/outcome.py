@@ -17,7 +17,9 @@ GROUP_REASONS: dict[str, str] = {
     "segment_index_mixed": (
         "segment_index is set on some rows of this track (or answer) and null on others"
     ),
-    "segment_index_decreasing": "segment_index decreases as frame increases in this track (or answer)",
+    "segment_index_decreasing": (
+        "segment_index decreases as frame increases in this track (or answer)"
+    ),
 }
 
 
@@ -58,7 +60,10 @@ class Outcome:
         if not self.rejected_rows:
             return np.zeros(0, dtype=np.int64), []
         rows = np.concatenate(self.rejected_rows)
-        reasons = [r for arr, r in zip(self.rejected_rows, self.rejected_reasons, strict=True)
-                   for _ in range(len(arr))]
+        reasons = [
+            r
+            for arr, r in zip(self.rejected_rows, self.rejected_reasons, strict=True)
+            for _ in range(len(arr))
+        ]
         order = np.argsort(rows, kind="stable")
         return rows[order], [reasons[i] for i in order.tolist()]

@@ -33,12 +33,14 @@ def one_row_per_frame(
     row_text: gives a canonical text per row (for the given row positions) to break exact ties.
     Returns (winners: row positions sorted by packed key; losers: the other row positions).
     """
-    conf = np.where(np.isnan(confidence), 1.0, confidence)
-    order = np.lexsort((-conf, packed))
+    # Fast path: most inputs have no duplicate frames, and one key sorts ~5x faster than two.
+    order = np.argsort(packed, kind="stable")
     sorted_keys = packed[order]
     first = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]] if len(order) else np.zeros(0, bool)
     if first.all():
         return order, np.zeros(0, dtype=np.int64)
+    conf = np.where(np.isnan(confidence), 1.0, confidence)
+    order = np.lexsort((-conf, packed))
     # Exact confidence ties at the top of a group: decide by content, not by arrival order.
     sorted_conf = conf[order]
     top_tie = ~first & np.r_[False, sorted_conf[1:] == sorted_conf[:-1]]

@@ -188,9 +188,7 @@ def validate(table: pa.Table, frame_base: int) -> Validation:
             for i, r, d in zip(rejected, reasons, details, strict=True)
         ]
     keep = code == 0
-    valid = table.set_column(
-        c.COLUMNS.index(c.CLASSIFICATIONS), c.CLASSIFICATIONS, classifications
-    )
+    valid = table.set_column(c.COLUMNS.index(c.CLASSIFICATIONS), c.CLASSIFICATIONS, classifications)
     if not keep.all():
         valid = valid.filter(pa.array(keep))
     return Validation(valid=valid, rejected_rows=rejected, reasons=reasons, details=details)
