@@ -16,15 +16,8 @@ from transforms.core.config import AnnotationConfig
 from transforms.core.keys import Key
 from transforms.core.outcome import Outcome
 from transforms.core.segments import one_row_per_frame, pack, segment
+from transforms.core.smoothing import Range, smooth_checklist, smooth_radio
 from transforms.core.tables import answer_codes, floats, row_text
-
-
-def _smooth(starts: np.ndarray, ends: np.ndarray, min_frames: int) -> tuple[np.ndarray, np.ndarray]:
-    """Drop ranges shorter than min_frames (flicker); see README, 'Smoothing'."""
-    if min_frames <= 1:
-        return starts, ends
-    keep = (ends - starts + 1) >= min_frames
-    return starts[keep], ends[keep]
 
 
 def build_frame_ranges(
@@ -80,24 +73,29 @@ def build_frame_ranges(
     range_answer = w_answer[seg_starts]
     range_start, range_end = frames[seg_starts], frames[seg_ends]
 
+    ranges = [
+        Range(int(s), int(e), int(a))
+        for s, e, a in zip(range_start, range_end, range_answer, strict=True)
+    ]
+    if config.min_range_frames > 1:
+        if kind == c.RADIO:
+            ranges, removed = smooth_radio(ranges, config.min_range_frames, config.max_gap_frames)
+        else:
+            ranges, removed = smooth_checklist(ranges, config.min_range_frames)
+        outcome.count("ranges_smoothed", removed)
+    outcome.count("frame_ranges", len(ranges))
+
     field = ndjson.answer_field(config, key).encode()
     answers = []
-    for a in np.unique(range_answer).tolist():
-        mine = range_answer == a
-        s, e = _smooth(range_start[mine], range_end[mine], config.min_range_frames)
-        outcome.count("frame_ranges", len(s))
-        if len(s):
-            answers.append(
-                (
-                    names[a],
-                    b'{"%s":%s,"frames":%s}'
-                    % (
-                        field,
-                        ndjson.json_string(names[a]),
-                        ndjson.frame_ranges_json(s.tolist(), e.tolist()),
-                    ),
-                )
+    for a in sorted({r.answer for r in ranges}):
+        mine = [r for r in ranges if r.answer == a]
+        frames_json = ndjson.frame_ranges_json([r.start for r in mine], [r.end for r in mine])
+        answers.append(
+            (
+                names[a],
+                b'{"%s":%s,"frames":%s}' % (field, ndjson.json_string(names[a]), frames_json),
             )
+        )
     if kind == c.RADIO:
         for name, body in answers:
             outcome.line(ndjson.line_head(config, key, "answer", name) + b'"answer":' + body + b"}")
