@@ -11,7 +11,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from transforms import stats
 from transforms.core.config import AnnotationConfig
 from transforms.core.convert import check_table
-from transforms.core.keys import Key, split_by_key
+from transforms.core.keys import Key, compact, concat_chunks, split_by_key
 from transforms.read import SourceTable
 
 
@@ -79,10 +79,7 @@ class _KeyRowsFn(beam.DoFn):
         buffer, self._buffer, self._rows = self._buffer, {}, 0
         for key in sorted(buffer):
             chunks = buffer[key]
-            if len(chunks) == 1:
-                yield key, chunks[0]
-            else:
-                yield key, pa.concat_tables(chunks, promote_options="default")
+            yield key, chunks[0] if len(chunks) == 1 else compact(concat_chunks(chunks))
 
 
 class KeyRows(beam.PTransform):

@@ -96,7 +96,7 @@ class _Planner:
     def add_whole(self, fragments: list[StagedFragment]) -> None:
         for f in fragments:
             self.current.add(Piece(f.path, f.offset, f.size, f.lines, f.key))
-            self.feature_lines[f.key] = f.lines
+            self.feature_lines[f.key] = self.feature_lines.get(f.key, 0) + f.lines
 
     def add_split(self, f: StagedFragment) -> None:
         """Add a fragment line by line, starting new files as limits require."""

@@ -18,7 +18,7 @@ from transforms.core.annotate import build_annotations, rejected_records
 from transforms.core.config import AnnotationConfig
 from transforms.core.conform import InputSchemaError, conform
 from transforms.core.deadletter import dead_letter_lines
-from transforms.core.keys import Key, split_by_key
+from transforms.core.keys import Key, concat_chunks, split_by_key
 from transforms.core.validation import validate
 
 
@@ -68,7 +68,7 @@ class KeyResult:
 
 def annotate_key(key: Key, chunks: list[pa.Table], config: AnnotationConfig) -> KeyResult:
     """Build one key's annotations from all of its chunks (in any order)."""
-    table = chunks[0] if len(chunks) == 1 else pa.concat_tables(chunks, promote_options="default")
+    table = concat_chunks(chunks)
     outcome = build_annotations(key, table, config)
     _, reasons = outcome.rejections()
     counts: dict[str, float] = dict(outcome.counters)

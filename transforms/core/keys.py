@@ -119,3 +119,11 @@ def key_columns(key: Key) -> dict[str, str]:
         c.GLOBAL_KEY if dr_field == "globalKey" else c.DATA_ROW_ID: dr,
         c.FEATURE_NAME if ft_field == "name" else c.FEATURE_SCHEMA_ID: ft,
     }
+
+
+def concat_chunks(chunks: list[pa.Table]) -> pa.Table:
+    """A key's chunks as one table of chunk columns (dictionaries decoded, so chunks whose
+    dictionaries differ in index width or values concatenate)."""
+    if len(chunks) == 1:
+        return complete(chunks[0])
+    return pa.concat_tables([complete(ch) for ch in chunks])
