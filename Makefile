@@ -40,5 +40,8 @@ sample: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.run $(BENCH_ARGS)
 
+bench-quick: $(STAMP)
+	$(PY) -m bench.run --quick
+
 clean:
 	rm -rf $(OUT) bench/data bench/out .pytest_cache

@@ -75,14 +75,32 @@ def run(argv: list[str] | None = None, *, wait: bool = True):
     return result, read_manifest(opts.output)
 
 
+def print_help() -> None:
+    """keyframer's own flags (Beam's PipelineOptions would print only a bare usage line)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="keyframer",
+        description="Per-frame video model output (Parquet/Avro) to Labelbox video NDJSON.",
+        epilog="Beam's own flags (--runner, --direct_running_mode, --project, --region, "
+        "--temp_location, --setup_file, ...) are accepted as well.",
+    )
+    opts_mod.KeyframerOptions._add_argparse_args(parser)
+    parser.print_help()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point (`keyframer`, `python -m pipeline`). Exit 0 ok, 1 run problem,
     2 bad flags or input."""
+    argv = argv if argv is not None else sys.argv[1:]
+    if "-h" in argv or "--help" in argv:
+        print_help()
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("apache_beam", "google", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        _, manifest = run(argv if argv is not None else sys.argv[1:])
+        _, manifest = run(argv)
     except (ValueError, InputSchemaError, FileNotFoundError) as e:
         print(f"keyframer: {e}", file=sys.stderr)
         return 2

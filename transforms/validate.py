@@ -11,7 +11,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from transforms import stats
 from transforms.core.config import AnnotationConfig
 from transforms.core.convert import check_table
-from transforms.core.keys import Key, compact, concat_chunks, split_by_key
+from transforms.core.keys import split_by_key
 from transforms.read import SourceTable
 
 
@@ -51,22 +51,21 @@ class ValidateRows(beam.PTransform):
 
 
 class _KeyRowsFn(beam.DoFn):
-    """Splits validated tables by key, merging a bundle's chunks of a key before emitting.
+    """Buffers a bundle's validated tables up to `max_buffered_rows`, then splits them by key.
 
-    Fewer, larger chunks mean fewer state appends and coder calls downstream; the buffer is
-    flushed at `max_buffered_rows` so a large bundle cannot hold much memory.
+    One chunk per key per buffer-full (rather than per row group) means far fewer state
+    appends and coder calls downstream; the cap bounds the memory a large bundle can hold.
     """
 
     def __init__(self, max_buffered_rows: int = 500_000):
         self._max_rows = max_buffered_rows
 
     def start_bundle(self):
-        self._buffer: dict[Key, list[pa.Table]] = {}
+        self._tables: list[pa.Table] = []
         self._rows = 0
 
     def process(self, table: pa.Table):
-        for key, chunk in split_by_key(table):
-            self._buffer.setdefault(key, []).append(chunk)
+        self._tables.append(table)
         self._rows += table.num_rows
         if self._rows >= self._max_rows:
             yield from self._flush()
@@ -76,10 +75,9 @@ class _KeyRowsFn(beam.DoFn):
             yield WindowedValue(element, MIN_TIMESTAMP, [GlobalWindow()])
 
     def _flush(self):
-        buffer, self._buffer, self._rows = self._buffer, {}, 0
-        for key in sorted(buffer):
-            chunks = buffer[key]
-            yield key, chunks[0] if len(chunks) == 1 else compact(concat_chunks(chunks))
+        tables, self._tables, self._rows = self._tables, [], 0
+        if tables:
+            yield from split_by_key(tables[0] if len(tables) == 1 else pa.concat_tables(tables))
 
 
 class KeyRows(beam.PTransform):

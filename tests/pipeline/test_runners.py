@@ -138,3 +138,26 @@ def test_unsafe_global_keys_make_safe_file_names(tmp_path):
     keys = {json.loads(line)["dataRow"]["globalKey"] for line in output_lines(str(out))}
     assert keys == {r["global_key"] for r in rows}
     assert manifest["reconciled"]
+
+
+def test_help_lists_keyframer_flags(capsys):
+    from pipeline.run import main
+
+    assert main(["--help"]) == 0
+    text = capsys.readouterr().out
+    for flag in (
+        "--input",
+        "--output",
+        "--frame_base",
+        "--keyframe_tolerance",
+        "--complete_per_file",
+        "--batch_max_bytes",
+    ):
+        assert flag in text, flag
+
+
+def test_missing_frame_base_is_a_clear_error(capsys, sample_paths, tmp_path):
+    from pipeline.run import main
+
+    assert main(["--input", sample_paths["parquet"], "--output", str(tmp_path)]) == 2
+    assert "--frame_base is required" in capsys.readouterr().err
