@@ -13,7 +13,7 @@ from transforms.group import BuildAnnotations
 from transforms.per_file import AnnotateFiles
 from transforms.read import ReadFrameRows
 from transforms.validate import KeyRows, ValidateRows
-from transforms.write import WriteBatches, WriteManifest
+from transforms.write import WriteBatches, WriteDeadLetters, WriteManifest
 
 
 def dead_letter_dir(output: str, dead_letter: str | None) -> str:
@@ -54,13 +54,11 @@ def build_pipeline(
     files = built.fragments | "WriteBatches" >> WriteBatches(output, tmp_dir, **writer)
 
     dead = tuple(s[stats.DEAD_LETTER] for s in steps) | "MergeDeadLetters" >> beam.Flatten()
-    dead_files = dead | "WriteDeadLetters" >> beam.io.WriteToText(
-        FileSystems.join(dead_letter_dir(output, dead_letter), "rejected"),
-        file_name_suffix=".ndjson",
-        coder=beam.coders.BytesCoder(),
-    )
+    dead_files = dead | "WriteDeadLetters" >> WriteDeadLetters(tmp_dir)
     all_stats = tuple(s[stats.STATS] for s in steps) | "MergeStats" >> beam.Flatten()
-    manifest = all_stats | "Finalize" >> WriteManifest(output, tmp_dir, header, files, dead_files)
+    manifest = all_stats | "Finalize" >> WriteManifest(
+        output, tmp_dir, dead_letter_dir(output, dead_letter), header, files, dead_files
+    )
     return {
         "fragments": built.fragments,
         "dead_letters": dead,

@@ -17,6 +17,7 @@ from apache_beam.metrics import Metrics
 from transforms import stats
 from transforms.coders import SourceTableCoder
 from transforms.core import formats
+from transforms.core.memory import use_system_allocator
 
 _LOG = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ class _ReadFileFn(beam.DoFn):
         self._unreadable = Metrics.counter(stats.NAMESPACE, "files_unreadable")
 
     def setup(self):
+        use_system_allocator()
         self._progress = Progress(self._total_rows)
 
     def process(self, meta: FileMetadata):

@@ -74,6 +74,62 @@ class _StageFragmentsFn(beam.DoFn):
         yield from staged
 
 
+class _StageDeadLettersFn(beam.DoFn):
+    """Writes a bundle's dead-letter records to a temporary file; emits (path, records).
+
+    The finalize step moves the files it is told about into the dead-letter directory, so a
+    retried bundle's leftovers never reach it (they go with the temporary directory).
+    """
+
+    def __init__(self, tmp_dir: str):
+        self._tmp_dir = tmp_dir
+
+    def start_bundle(self):
+        self._lines: list[bytes] = []
+        self._size = 0
+
+    def process(self, line: bytes):
+        self._lines.append(line)
+        self._size += len(line) + 1
+        if self._size >= STAGE_BUFFER_BYTES:
+            yield self._flush()
+
+    def finish_bundle(self):
+        if self._lines:
+            yield WindowedValue(self._flush(), MIN_TIMESTAMP, [GlobalWindow()])
+
+    def _flush(self) -> tuple[str, int]:
+        lines, self._lines, self._size = self._lines, [], 0
+        path = FileSystems.join(self._tmp_dir, f"rejected-{uuid.uuid4().hex}.ndjson")
+        with FileSystems.create(path, mime_type="application/x-ndjson") as f:
+            f.write(b"\n".join(lines) + b"\n")
+        return path, len(lines)
+
+
+class WriteDeadLetters(beam.PTransform):
+    """Dead-letter records to staged files; returns (path, records) per staged file."""
+
+    def __init__(self, tmp_dir: str):
+        super().__init__()
+        self._tmp = tmp_dir
+
+    def expand(self, lines):
+        return lines | "StageDeadLetters" >> beam.ParDo(_StageDeadLettersFn(self._tmp))
+
+
+def publish_dead_letters(staged: list[tuple[str, int]], dead_letter_dir: str) -> list[dict]:
+    """Move staged dead-letter files to `rejected-NNNNN-of-MMMMM.ndjson` in the directory."""
+    staged = sorted(staged)
+    out = []
+    if staged and not FileSystems.exists(dead_letter_dir):
+        FileSystems.mkdirs(dead_letter_dir)  # local only; object stores have no directories
+    for i, (path, records) in enumerate(staged):
+        dest = FileSystems.join(dead_letter_dir, f"rejected-{i:05d}-of-{len(staged):05d}.ndjson")
+        FileSystems.rename([path], [dest])
+        out.append({"path": dest, "records": records})
+    return out
+
+
 class _WriteBatchFn(beam.DoFn):
     """Writes one planned batch file from its staged pieces."""
 
@@ -156,14 +212,16 @@ def remove_dir(path: str) -> None:
 
 
 class _FinalizeFn(beam.DoFn):
-    def __init__(self, output_dir: str, tmp_dir: str, header: dict):
+    def __init__(self, output_dir: str, tmp_dir: str, dead_letter_dir: str, header: dict):
         self._output = output_dir
         self._tmp = tmp_dir
+        self._dead_dir = dead_letter_dir
         self._header = header
 
-    def process(self, totals: dict, files: list[dict], dead_letter_files: list[str]):
+    def process(self, totals: dict, files: list[dict], dead_letters: list[tuple[str, int]]):
         ok, equation = counts.reconcile(totals)
         written = sorted(files, key=lambda f: f["path"])
+        dead_letter_files = publish_dead_letters(dead_letters, self._dead_dir)
         manifest = {
             **self._header,
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -172,7 +230,7 @@ class _FinalizeFn(beam.DoFn):
             "reconciled": ok,
             "reconciliation": equation,
             "files": written,
-            "dead_letter_files": sorted(dead_letter_files),
+            "dead_letter_files": dead_letter_files,
         }
         path = FileSystems.join(self._output, MANIFEST)
         with FileSystems.create(path, mime_type="application/json") as f:
@@ -186,10 +244,19 @@ class _FinalizeFn(beam.DoFn):
 class WriteManifest(beam.PTransform):
     """Writes manifest.json (options, counts, files) once everything else is written."""
 
-    def __init__(self, output_dir: str, tmp_dir: str, header: dict, files, dead_letter_files):
+    def __init__(
+        self,
+        output_dir: str,
+        tmp_dir: str,
+        dead_letter_dir: str,
+        header: dict,
+        files,
+        dead_letter_files,
+    ):
         super().__init__()
         self._output = output_dir
         self._tmp = tmp_dir
+        self._dead_dir = dead_letter_dir
         self._header = header
         self._files = files
         self._dead = dead_letter_files
@@ -197,7 +264,7 @@ class WriteManifest(beam.PTransform):
     def expand(self, all_stats):
         totals = all_stats | "SumCounts" >> beam.CombineGlobally(stats.SumCounts())
         return totals | "WriteManifest" >> beam.ParDo(
-            _FinalizeFn(self._output, self._tmp, self._header),
+            _FinalizeFn(self._output, self._tmp, self._dead_dir, self._header),
             beam.pvalue.AsList(self._files),
             beam.pvalue.AsList(self._dead),
         )

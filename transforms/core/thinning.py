@@ -1,59 +1,77 @@
 """Keyframe thinning with a guaranteed reconstruction-error bound.
 
 The Labelbox video editor interpolates linearly, in frame number, between consecutive keyframes
-of a segment. Dense per-frame model output therefore carries mostly redundant keyframes. This
-module picks the fewest keyframes whose linear interpolation reproduces *every* input frame
-within a tolerance:
+of a segment, so dense per-frame model output carries mostly redundant keyframes. This module
+keeps the fewest keyframes whose linear interpolation reproduces *every* input frame within a
+tolerance:
 
 - ``px:<v>``: the largest absolute coordinate error is at most ``v`` pixels (bbox: on its four
-  edges top, left, bottom, right; point and line: on every x and y);
+  edges top, left, bottom = top + height, right = left + width; point and line: every x, y);
 - ``iou:<v>`` (bbox only): the IoU of the interpolated box with the input box is at least ``v``.
 
-Algorithm (Imai-Iri style min-# approximation)
-----------------------------------------------
+Problem
+-------
 A *shortcut* ``(i, j)`` is valid when interpolating between input keyframes ``i`` and ``j``
-reproduces every frame strictly between them within tolerance. The answer is a shortest path
-from the first to the last frame in the graph of valid shortcuts; validity is not monotone in
-``j`` (a shortcut can be invalid while a longer one from the same start is valid), which is why
-"extend until the first failure" greedy can be about twice the optimum at tight tolerances.
+reproduces every frame strictly between them. The answer is a shortest path from the first to
+the last frame over valid shortcuts (Imai-Iri). Validity is not monotone in ``j``, which is why
+"extend until the first failure" can keep about twice the optimum at tight tolerances. This
+module finds the optimum itself (not an approximation), for shortcuts of at most ``max_span``
+input keyframes.
 
-1. *Slope cones.* For a fixed start ``i`` and any linear functional ``f`` of the coordinates,
-   the condition ``|f(interp_k) - f(actual_k)| <= tol_k`` on frame ``k`` is an interval of the
-   slope ``(f(v_j) - f(v_i)) / (t_j - t_i)``. The intersection of those intervals over ``k < j``
-   is a running max/min, so the validity of *all* shortcuts from ``i`` up to ``j`` costs O(j - i)
-   and is vectorised with numpy across starts and ends. Once an intersection is empty, no longer
-   shortcut from ``i`` can be valid, which bounds each start's scan (its *reach*).
+Slope cones
+-----------
+For a start ``i`` and a linear functional ``f`` of the coordinates, the condition
+``|f(interpolated_k) - f(input_k)| <= tol_k`` on frame ``k`` is an interval of the slope
+``(f(v_j) - f(v_i)) / (t_j - t_i)``, whatever the end ``j``. The intersection of those intervals
+over the frames so far is a running max / min, so one pass over the frames after ``i`` tests
+every shortcut from ``i`` (vectorised with numpy across starts and ends), and once it is empty no
+longer shortcut from ``i`` can be valid: the start's *reach* ends there.
 
-   - ``px``: one functional per coordinate, tolerance ``v``: the test is exact.
-   - ``iou``: IoU is not separable, so two box-shaped tests bracket it. With ``ex = |dl| + |dr|``
-     and ``ey = |dt| + |db|`` (edge displacements), ``w``, ``h`` the input box's size, and
-     ``a = ex / w``, ``b = ey / h``: the symmetric difference of the boxes contains four disjoint
-     edge strips of area ``ex * Iy + ey * Ix``, so ``IoU >= tau`` implies ``a + b <= (1-tau)/tau``
-     (necessary); it holds whenever ``(1 - a) * (1 - b) >= tau``, implied by ``a + b <= 1 - tau``
-     (sufficient). ``ex / W + ey / H`` for a fixed reference size is the largest of eight linear
-     functionals ``|(+-dl +- dr) / W +- (dt +- db) / H|``, so both become slope cones (``W``,
-     ``H`` are the start box's size; the per-frame tolerance absorbs the change of size).
-     Shortcuts passing the sufficient test are valid; those passing only the necessary test
-     ("grey") get an exact IoU check on every frame in between, done lazily (below).
+- ``px``: one functional per coordinate, tolerance ``v``: the test is exact.
+- ``iou``: not separable; two cones bracket it. With edge displacements ``ex = |dl| + |dr|``,
+  ``ey = |dt| + |db|`` and the input box's size ``w``, ``h``: the symmetric difference of the
+  two boxes contains four disjoint edge strips of area ``ex * Iy + ey * Ix`` (``I`` the
+  intersection), so ``IoU >= tau`` implies ``ex / w + ey / h <= (1 - tau) / tau`` (necessary);
+  and ``IoU >= (1 - ex / w) * (1 - ey / h)``, so ``ex / w + ey / h <= 1 - tau`` suffices. For a
+  reference size ``W``, ``H`` (the segment's median), ``ex / W + ey / H`` is the largest of the
+  eight functionals ``|(+-dl +- dr) / W +- (dt +- db) / H|``; frame k's tolerance is scaled by
+  ``max`` (necessary) or ``min`` (sufficient) of ``w_k / W``, ``h_k / H``, exact while the
+  aspect ratio holds and sound always. Shortcuts in the sufficient cone are valid; those only in
+  the necessary one ("grey") get an exact IoU check of every frame in between, but only when the
+  search needs them (below), nearest start first, after cheap passes that reject most invalid
+  ones (frames 1, 2, 4, ... away from either end, then every 8th frame). The IoU cones run in
+  float32 with margins far above its rounding (they only bracket the exact float64 check).
 
-2. *Breadth-first search* over shortcuts, layer by layer (all vectorised): layer ``d`` holds the
-   frames first reached with ``d`` shortcuts. Grey shortcuts are checked exactly only when their
-   end is not reached yet, nearest start first; that is what keeps the IoU case cheap. BFS gives
-   the optimum (the fewest keyframes) under the ``max_span`` bound, not an approximation.
+Search
+------
+Breadth-first over shortcuts, layer by layer, each layer vectorised: layer ``d`` holds the
+frames first reached with ``d`` shortcuts, so the first layer reaching the last frame is optimal.
 
-Bounds. Shortcuts span at most ``max_span`` input keyframes (default 600, twenty seconds at
-30 fps), so the scan costs O(n * min(reach, max_span)) per segment, which is linear on real
-tracks (reach is a few dozen frames) and at most O(n * max_span) on static ones. Exact IoU
-checks are capped at ``_EXACT_BUDGET_PER_FRAME`` interior-frame evaluations per input frame;
-on a pathological track that exhausts it, remaining grey shortcuts are treated as invalid: the
-error guarantee still holds, only the count may then exceed the optimum.
+- Frames no shortcut can jump over (forced keyframes, outliers, most frames of a noisy track:
+  "cuts") are on every path; the stretches between cuts are searched at once as one
+  multi-source search, so a track that keeps most frames costs a few layers, not one per frame.
+- Every start's cones are scanned up front to offset ``_EAGER_REACH`` (128), which covers whole
+  reaches on moving objects. Slow or static objects reach to ``max_span``: their starts get a
+  cheap upper bound of the reach (the cone on every 8th frame, which closes no earlier) and are
+  scanned further only when a layer needs them, farthest reaching first; a start whose range is
+  all reached is skipped, and one with only a few unreached frames in range ("holes", usually
+  outliers) gets exact checks of those pairs instead of a scan. All of this is exact.
 
-Forced keyframes (sub-classification changes, vertex-count changes) split the problem: no
-shortcut jumps over one, so each stretch between them is thinned independently and optimally.
+Cost and bounds
+---------------
+Scanning costs O(n * reach) per segment (reach <= ``max_span``, default 600 = 20 s at 30 fps):
+linear in practice, since reach is the length of the longest useful shortcut plus a margin.
+Memory is about 400 bytes per frame plus a few megabytes of reused per-thread work buffers.
+Exact checks are capped at ``_EXACT_BUDGET_PER_FRAME`` (512) frame evaluations per input
+frame, and an end's deeper candidates may only use a share of what is left per layer. A
+pathological track that exhausts the budget (shortcuts that keep passing the necessary cone
+and failing the exact check; ``bench/thinning_bench.py`` has one) gets its remaining grey
+shortcuts treated as invalid: the error bound still holds, only the count may then exceed the
+optimum. Measured times: see ``bench/thinning_bench.py``.
 
-Tolerances carry a tiny slack (``REL_EPS``, relative) so that exact-tolerance cases are stable
-under floating point: px errors up to ``v * (1 + REL_EPS) + REL_EPS * scale`` and IoU down to
-``v - REL_EPS`` are accepted (``scale`` = the largest absolute coordinate of the segment).
+Tolerances carry a tiny slack (``REL_EPS``) so that exact-tolerance cases are stable under
+floating point: px errors up to ``v * (1 + REL_EPS) + REL_EPS * scale`` (``scale`` the largest
+absolute coordinate of the segment, at least 1) and IoU down to ``v - REL_EPS`` are accepted.
 """
 
 from __future__ import annotations
@@ -75,24 +93,30 @@ DEFAULT_MAX_SPAN: Final = 600
 REL_EPS: Final = 1e-9
 """Relative slack on tolerances (see the module docstring)."""
 
-# Exact IoU evaluations allowed per input frame (one segment); see the module docstring.
+# Exact-check evaluations (frames in between) allowed per input frame; see the docstring.
 _EXACT_BUDGET_PER_FRAME: Final = 512
 _EXACT_BUDGET_MIN: Final = 200_000
+# Each end's first _SHALLOW_RANKS candidate starts may use the whole budget left; later ones
+# only 1 / _DEEP_SHARE of what is left when their layer starts.
+_SHALLOW_RANKS: Final = 7
+_DEEP_SHARE: Final = 8
 # First scan block (offsets 1.._FIRST_WINDOW); each next block doubles the offset.
 _FIRST_WINDOW: Final = 32
 # Offsets scanned for every start up front; beyond, only for starts the search needs.
 _EAGER_REACH: Final = 128
 # Open starts extended together first (then twice as many, and so on).
-_EXTEND_BATCH: Final = 16
+_EXTEND_BATCH: Final = 32
 # Frames used to bound an open start's reach cheaply (every _REACH_STRIDE-th one).
 _REACH_STRIDE: Final = 8
-# Exact IoU checks first test every _EXACT_STRIDE-th frame in between (cheap rejection).
+# Exact checks test every _EXACT_STRIDE-th frame in between before all (cheap rejection).
 _EXACT_STRIDE: Final = 8
-# Elements (starts x ends x functionals) per vectorised block: bounds temporaries (~4 MB each).
-_BLOCK_ELEMENTS: Final = 1 << 16
-# Starts whose shortcuts are scanned together; bounds the code matrix on very long tracks.
-_ROW_CHUNK: Final = 4096
-# Interior-frame evaluations per vectorised exact-IoU batch.
+# Unreached frames in an open start's range checked pair by pair rather than by a scan.
+_HOLE_CHECKS: Final = 16
+# Elements (ends x functionals x starts) per vectorised block: bounds the work buffers (1 MB).
+_BLOCK_ELEMENTS: Final = 1 << 17
+# Relative margin of the float32 IoU cones (float32 rounding is about 6e-8).
+_F32_MARGIN: Final = 1e-5
+# Frames in between evaluated per vectorised exact-check batch.
 _EXACT_BATCH: Final = 1 << 18
 
 _SURE: Final = 2  # shortcut known valid
@@ -338,18 +362,19 @@ class _Workspace:
     """Reusable flat float buffers for the scan, one set per thread.
 
     A fresh multi-megabyte temporary per block costs page faults that were measured at 5-10x
-    the arithmetic itself; reused buffers keep the scan compute-bound. Each thread keeps a few
-    megabytes (``_BLOCK_ELEMENTS`` floats per buffer).
+    the arithmetic itself; reused buffers keep the scan compute-bound. Each thread keeps about
+    five buffers of up to 2 * ``_BLOCK_ELEMENTS`` floats (a few megabytes).
     """
 
     def __init__(self) -> None:
         self.buffers: dict[str, np.ndarray] = {}
 
-    def get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    def get(self, name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
         size = math.prod(shape)
-        buf = self.buffers.get(name)
+        key = f"{name}/{np.dtype(dtype).name}"
+        buf = self.buffers.get(key)
         if buf is None or buf.size < size:
-            buf = self.buffers[name] = np.empty(size)
+            buf = self.buffers[key] = np.empty(size, dtype=dtype)
         return buf[:size].reshape(shape)
 
 
@@ -363,18 +388,82 @@ def _workspace() -> _Workspace:
     return ws
 
 
-class _PxModel:
+def _frames_between(i: np.ndarray, j: np.ndarray, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """(pair index, frame) for frames j - 1, j - 1 - stride, ... > i of each pair (i, j)."""
+    count = (j - i - 2) // stride + 1
+    pair = np.repeat(np.arange(i.size), count)
+    first = np.cumsum(count) - count
+    return pair, j[pair] - 1 - stride * (np.arange(pair.size) - first[pair])
+
+
+class _ExactCheck:
+    """Exact test of shortcuts on every frame in between (for pairs no cone decided)."""
+
+    t: np.ndarray
+    c: np.ndarray  # coordinates that are interpolated (bbox: corners)
+
+    def exact_ok(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, int]:
+        """Whether each shortcut (i, j) reproduces every frame strictly between within tolerance,
+        and how many frame evaluations that took.
+
+        Invalid shortcuts usually fail on many frames, so cheap passes weed most of them out
+        first: frames at distances 1, 2, 4, ... from either end, then every
+        ``_EXACT_STRIDE``-th frame, then all of them.
+        """
+        ok = np.ones(i.size, dtype=bool)
+        spent = 0
+        span = j - i
+        if i.size and span.max() > 4:
+            powers = 1 << np.arange(int(span.max()).bit_length())
+            off = np.broadcast_to(powers, (i.size, powers.size))
+            near = off < span[:, None]
+            pair = np.nonzero(near)[0]
+            offs = off[near]
+            pair, k = np.r_[pair, pair], np.r_[j[pair] - offs, i[pair] + offs]
+            ok = self._passes(i, j, pair, k)
+            spent += k.size
+        if ok.any() and span.max() > 2 * _EXACT_STRIDE:
+            idx = np.flatnonzero(ok)
+            pair, k = _frames_between(i[idx], j[idx], _EXACT_STRIDE)
+            ok[idx] = self._passes(i[idx], j[idx], pair, k)
+            spent += k.size
+        if ok.any():
+            idx = np.flatnonzero(ok)
+            pair, k = _frames_between(i[idx], j[idx], 1)
+            ok[idx] = self._passes(i[idx], j[idx], pair, k)
+            spent += k.size
+        return ok, spent
+
+    def _passes(self, i: np.ndarray, j: np.ndarray, pair: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """Whether every frame ``k`` of pair ``pair`` (an index into ``i``, ``j``) is within
+        tolerance of the interpolation between ``i`` and ``j``."""
+        ti = self.t[i[pair]]
+        alpha = ((self.t[k] - ti) / (self.t[j[pair]] - ti))[:, None]
+        approx = (1.0 - alpha) * self.c[i[pair]] + alpha * self.c[j[pair]]
+        return np.bincount(pair[self._fails(approx, k)], minlength=i.size) == 0
+
+    def _fails(self, approx: np.ndarray, k: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class _PxModel(_ExactCheck):
     """px: one functional per coordinate, constant tolerance; the cone test is exact."""
 
     exact_needed = False
+    dtype = np.float64  # the cone is the exact test: full precision
 
-    def __init__(self, coords: np.ndarray, tol: float) -> None:
-        self.z = np.ascontiguousarray(coords.T)  # (F, n): functional-major, gathers (F, k, r)
+    def __init__(self, coords: np.ndarray, frames: np.ndarray, tol: float) -> None:
+        self.c = coords
+        self.t = frames
+        self.z = np.ascontiguousarray(coords)  # (n, F): functional values per frame
         self.tol_nec = tol * (1.0 + REL_EPS) + REL_EPS * _scale(coords)
         self.tol_suf = None
 
+    def _fails(self, approx: np.ndarray, k: np.ndarray) -> np.ndarray:
+        return np.abs(approx - self.c[k]).max(axis=1) > self.tol_nec
 
-class _IouModel:
+
+class _IouModel(_ExactCheck):
     """iou: necessary and sufficient cones (module docstring), exact check for grey shortcuts.
 
     The functionals are ``(+-dl +- dr) / W +- (dt +- db) / H`` with one reference size W, H for
@@ -383,6 +472,10 @@ class _IouModel:
     """
 
     exact_needed = True
+    # Both cones only bracket the exact check, so they run in float32 (about twice as fast)
+    # with their tolerances widened (necessary) and narrowed (sufficient) by far more than
+    # float32 rounding: _F32_MARGIN relative, plus _F32_MARGIN times the largest functional.
+    dtype = np.float32
 
     def __init__(self, corners: np.ndarray, frames: np.ndarray, tau: float) -> None:
         self.c = corners
@@ -397,68 +490,91 @@ class _IouModel:
         # Sums and differences of opposite edges: |dl| + |dr| = max(|dl + dr|, |dl - dr|).
         x = np.stack([left + right, left - right]) * inv_w
         y = np.stack([top + bottom, top - bottom]) * inv_h
-        self.z = np.concatenate([(x[:, None] + y[None, :]).reshape(4, -1),
-                                 (x[:, None] - y[None, :]).reshape(4, -1)])  # fmt: skip
+        z = np.concatenate([(x[:, None] + y[None, :]).reshape(4, -1),
+                            (x[:, None] - y[None, :]).reshape(4, -1)])  # fmt: skip
+        self.z = np.ascontiguousarray(z.T)  # (n, 8)
         rw, rh = w * inv_w, h * inv_h
-        slack = 1e-8 * self.scale * (inv_w + inv_h)
+        slack = _F32_MARGIN * max(1.0, float(np.abs(self.z).max()))
         # ex / w + ey / h <= c with ex / W + ey / H <= c * max(w / W, h / H) (and min for the
         # sufficient side): see the module docstring.
-        self.tol_nec = (1.0 - tau) / tau * (1.0 + 1e-6) * np.maximum(rw, rh) + slack
-        self.tol_suf = (1.0 - tau) * np.minimum(rw, rh)
+        nec = (1.0 - tau) / tau * np.maximum(rw, rh)
+        suf = (1.0 - tau) * np.minimum(rw, rh)
+        self.tol_nec = nec * (1.0 + _F32_MARGIN) + slack
+        self.tol_suf = np.maximum(suf * (1.0 - _F32_MARGIN) - slack, 0.0)
 
-    def exact_ok(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """Exact IoU test of shortcuts (i, j) on every frame strictly between them.
-
-        Invalid shortcuts usually fail on many frames, so a pass on every
-        ``_EXACT_STRIDE``-th frame (counted back from the end) weeds most of them out first.
-        """
-        ok = np.ones(i.size, dtype=bool)
-        if (j - i).max() > 2 * _EXACT_STRIDE:
-            ok = self._check(i, j, _EXACT_STRIDE)
-        ok[ok] = self._check(i[ok], j[ok], 1)
-        return ok
-
-    def _check(self, i: np.ndarray, j: np.ndarray, stride: int) -> np.ndarray:
-        count = (j - i - 2) // stride + 1  # frames j - 1, j - 1 - stride, ... > i
-        pair = np.repeat(np.arange(i.size), count)
-        first = np.cumsum(count) - count
-        k = j[pair] - 1 - stride * (np.arange(pair.size) - first[pair])
-        ti = self.t[i[pair]]
-        alpha = ((self.t[k] - ti) / (self.t[j[pair]] - ti))[:, None]
-        box = (1.0 - alpha) * self.c[i[pair]] + alpha * self.c[j[pair]]
-        bad = _iou_corners(box, self.c[k], self.scale) < self.tau - REL_EPS
-        return np.bincount(pair[bad], minlength=i.size) == 0
+    def _fails(self, approx: np.ndarray, k: np.ndarray) -> np.ndarray:
+        return _iou_corners(approx, self.c[k], self.scale) < self.tau - REL_EPS
 
 
 _Model = _PxModel | _IouModel
 
 
+def _offsets(starts: np.ndarray, offs: np.ndarray, n: int) -> np.ndarray:
+    """Frames ``starts + offs`` as (k, r), clipped to the segment (clipped ones lie past every
+    start's limit, so their results are masked)."""
+    idx = _workspace().get("idx", (offs.size, starts.size), np.int64)
+    np.add(starts, offs[:, None], out=idx)
+    return np.minimum(idx, n - 1, out=idx)
+
+
 def _slopes(
     model: _Model, t: np.ndarray, starts: np.ndarray, idx: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Slopes (F, k, r) from each start to frames ``idx`` (k, r), and 1 / frame distance."""
-    with np.errstate(divide="ignore"):
-        inv_dt = 1.0 / (t[idx] - t[starts])
+    """Slopes (k, F, r) from each start to frames ``idx`` (k, r), and 1 / frame distance.
+
+    Layout (offset, functional, start): one offset's values are contiguous, which the running
+    maximum over offsets needs (a loop of whole-slab maxima, see ``_running_max``). Outputs are
+    workspace views.
+    """
     ws = _workspace()
-    nf = model.z.shape[0]
-    slopes = np.take(model.z, idx, axis=1, out=ws.get("slopes", (nf, *idx.shape)), mode="clip")
-    slopes -= model.z[:, None, starts]
+    inv_dt = np.take(t, idx, out=ws.get("inv_dt", idx.shape), mode="clip")
+    inv_dt -= t[starts]
+    with np.errstate(divide="ignore"):
+        np.divide(1.0, inv_dt, out=inv_dt)
+    nf = model.z.shape[1]
+    values = np.take(model.z, idx, axis=0, out=ws.get("gather", (*idx.shape, nf)), mode="clip")
+    slopes = ws.get("slopes", (idx.shape[0], nf, idx.shape[1]), model.dtype)
+    np.subtract(values.transpose(0, 2, 1), model.z[starts].T, out=slopes)
     with np.errstate(invalid="ignore"):  # offset 0: 0 * inf, never used
-        slopes *= inv_dt
+        slopes *= inv_dt[:, None, :]
     return slopes, inv_dt
 
 
-def _running_max(bound: np.ndarray) -> np.ndarray:
-    """In-place running maximum of (X, k, r) along k.
+def _tolerances(
+    model: _Model, tol: np.ndarray | float, idx: np.ndarray, inv_dt: np.ndarray
+) -> np.ndarray:
+    """Tolerance over frame distance, (k, r), in the cones' precision (a workspace view)."""
+    out = _workspace().get("tol", idx.shape, model.dtype)
+    if isinstance(tol, np.ndarray):
+        gathered = np.take(tol, idx, out=_workspace().get("tol_gather", idx.shape), mode="clip")
+        return np.multiply(gathered, inv_dt, out=out, casting="same_kind")
+    return np.multiply(inv_dt, tol, out=out, casting="same_kind")
 
-    With many starts a loop of whole-slab maxima is several times faster than
-    ``ufunc.accumulate`` (which walks the strided axis element by element); with few starts the
-    loop's per-call overhead dominates and accumulate wins.
+
+def _running_max(bound: np.ndarray) -> np.ndarray:
+    """In-place running maximum of (k, X, r) along k.
+
+    A loop of whole-slab maxima is several times faster than ``ufunc.accumulate`` (which walks
+    the axis element by element). With small slabs the loop's per-call overhead dominates, so
+    the offsets are cut into about sqrt(k) groups: a running maximum inside every group at once,
+    then each group takes the maximum of the previous one's last slab (twice the arithmetic,
+    about 2 sqrt(k) calls instead of k).
     """
-    if bound.shape[2] <= 32:
-        return np.maximum.accumulate(bound, axis=1, out=bound)
-    for q in range(1, bound.shape[1]):
-        np.maximum(bound[:, q - 1], bound[:, q], out=bound[:, q])
+    k = bound.shape[0]
+    if k < 64 or bound[0].size >= 4096:
+        for q in range(1, k):
+            np.maximum(bound[q - 1], bound[q], out=bound[q])
+        return bound
+    size = math.isqrt(k)
+    groups = k // size
+    flat = bound.reshape(k, -1)
+    grouped = flat[: groups * size].reshape(groups, size, -1)
+    for q in range(1, size):
+        np.maximum(grouped[:, q - 1], grouped[:, q], out=grouped[:, q])
+    for g in range(1, groups):
+        np.maximum(grouped[g], grouped[g - 1, -1], out=grouped[g])
+    for q in range(groups * size, k):
+        np.maximum(flat[q - 1], flat[q], out=flat[q])
     return bound
 
 
@@ -470,29 +586,29 @@ class _Cone:
     maximum tracks both.
     """
 
-    def __init__(self, n_func: int, n_rows: int) -> None:
-        self.state = np.full((2 * n_func, n_rows), -np.inf)
+    def __init__(self, n_func: int, n_rows: int, dtype: type) -> None:
+        self.state = np.full((2 * n_func, n_rows), -np.inf, dtype=dtype)
         self.open = np.ones(n_rows, dtype=bool)
 
     def update(
         self, to_k: np.ndarray, tol_k: np.ndarray, *, pos: np.ndarray, first_block: bool
     ) -> np.ndarray:
-        """Bounds after each constraint frame of a block, (2F, k, r) (a workspace view).
+        """Bounds after each constraint frame of a block, (k, 2F, r) (a workspace view).
 
-        ``to_k`` (F, k, r): slopes from the starts ``pos`` to the constraint frames;
+        ``to_k`` (k, F, r): slopes from the starts ``pos`` to the constraint frames;
         ``tol_k`` (k, r): their tolerances divided by the frame distance.
         """
-        nf = to_k.shape[0]
-        bound = _workspace().get("bound", (2 * nf, *to_k.shape[1:]))
-        np.subtract(to_k, tol_k, out=bound[:nf])
-        np.add(to_k, tol_k, out=bound[nf:])
-        np.negative(bound[nf:], out=bound[nf:])
+        nf = to_k.shape[1]
+        bound = _workspace().get("bound", (to_k.shape[0], 2 * nf, to_k.shape[2]), to_k.dtype)
+        tol = tol_k[:, None, :]
+        np.subtract(to_k, tol, out=bound[:, :nf])
+        np.subtract(-tol, to_k, out=bound[:, nf:])
         if first_block:  # offset 0 is the start itself: no constraint
-            bound[:, 0] = -np.inf
-        np.maximum(bound[:, 0], self.state[:, pos], out=bound[:, 0])
+            bound[0] = -np.inf
+        np.maximum(bound[0], self.state[:, pos], out=bound[0])
         _running_max(bound)
-        self.state[:, pos] = bound[:, -1]
-        self.open[pos] = (bound[:nf, -1] + bound[nf:, -1] <= 0.0).all(axis=0)
+        self.state[:, pos] = bound[-1]
+        self.open[pos] = (bound[-1, :nf] + bound[-1, nf:] <= 0.0).all(axis=0)
         return bound
 
     def test(
@@ -504,14 +620,14 @@ class _Cone:
         pos: np.ndarray,
         first_block: bool,
     ) -> np.ndarray:
-        """Which ends of one block pass, (k, r); ``slope`` (F, k, r): slopes to the ends."""
+        """Which ends of one block pass, (k, r); ``slope`` (k, F, r): slopes to the ends."""
         bound = self.update(to_k, tol_k, pos=pos, first_block=first_block)
-        nf = to_k.shape[0]
-        margin = _workspace().get("margin", slope.shape)
-        np.subtract(slope, bound[:nf], out=margin)
-        ok = margin.min(axis=0) >= 0.0
-        np.add(slope, bound[nf:], out=margin)
-        ok &= margin.max(axis=0) <= 0.0
+        nf = to_k.shape[1]
+        margin = _workspace().get("margin", slope.shape, slope.dtype)
+        np.subtract(slope, bound[:, :nf], out=margin)
+        ok = margin.min(axis=1) >= 0.0
+        np.add(slope, bound[:, nf:], out=margin)
+        ok &= margin.max(axis=1) <= 0.0
         return ok
 
 
@@ -528,9 +644,9 @@ class _RowScan:
 
     def __init__(self, t: np.ndarray, model: _Model, limit: np.ndarray) -> None:
         self.t, self.model, self.limit = t, model, limit
-        n, nf = t.size, model.z.shape[0]
-        self.nec = _Cone(nf, n)
-        self.suf = _Cone(nf, n) if model.exact_needed else None
+        n, nf = t.size, model.z.shape[1]
+        self.nec = _Cone(nf, n, model.dtype)
+        self.suf = _Cone(nf, n, model.dtype) if model.exact_needed else None
         self.codes = np.zeros((n, _EAGER_REACH + 1), dtype=np.int8)
         self.is_open = np.zeros(n, dtype=bool)  # scanned to _EAGER_REACH, cone still open
         starts = np.flatnonzero(limit > np.arange(n))
@@ -549,7 +665,7 @@ class _RowScan:
         the cost. The search uses the bound to skip starts that cannot reach new frames.
         """
         model, limit = self.model, self.limit
-        nf = model.z.shape[0]
+        nf = model.z.shape[1]
         out = limit[pos].copy()
         if not pos.size:
             return out
@@ -558,11 +674,11 @@ class _RowScan:
         saved = self.nec.state[:, pos]
         for s0 in range(0, pos.size, chunk):
             starts = pos[s0 : s0 + chunk]
-            idx = np.minimum(starts + offs[:, None], self.t.size - 1)  # clipped: past limit
+            idx = _offsets(starts, offs, self.t.size)
             to_k, inv_dt = _slopes(model, self.t, starts, idx)
-            tol_k = model.tol_nec[idx] * inv_dt if model.exact_needed else model.tol_nec * inv_dt
+            tol_k = _tolerances(model, model.tol_nec, idx, inv_dt)
             bound = self.nec.update(to_k, tol_k, pos=starts, first_block=False)
-            closed = (bound[:nf] + bound[nf:] > 0.0).any(axis=0)  # lower > upper
+            closed = (bound[:, :nf] + bound[:, nf:] > 0.0).any(axis=1)  # lower > upper
             at = np.argmax(closed, axis=0)
             ends = np.where(closed.any(axis=0), starts + offs[at], out[s0 : s0 + chunk])
             out[s0 : s0 + chunk] = np.minimum(ends, out[s0 : s0 + chunk])
@@ -586,7 +702,7 @@ class _RowScan:
         """Yield (starts, first offset, codes (offsets x starts)) block by block, from offset
         ``a`` to ``stop`` (None: to the end of each reach); leaves the still open starts in
         ``self._left``."""
-        limit, nf = self.limit, self.model.z.shape[0]
+        limit, nf = self.limit, self.model.z.shape[1]
         while pos.size and (stop is None or a <= stop):
             b = min(max(_FIRST_WINDOW, 2 * (a - 1)), int((limit[pos] - pos).max()))
             if stop is not None:
@@ -609,23 +725,20 @@ class _RowScan:
         """
         model = self.model
         offs = np.arange(a - 1, b + 1)
-        idx = np.minimum(starts + offs[:, None], self.t.size - 1)  # clipped: past the limit
+        idx = _offsets(starts, offs, self.t.size)
         slopes, inv_dt = _slopes(model, self.t, starts, idx)
-        to_k, slope, inv_k, first = slopes[:, :-1], slopes[:, 1:], inv_dt[:-1], a == 1
-        if model.exact_needed:
-            tol_k = model.tol_nec[idx[:-1]] * inv_k
-        else:
-            tol_k = model.tol_nec * inv_k
+        to_k, slope, first = slopes[:-1], slopes[1:], a == 1
         with np.errstate(invalid="ignore"):  # offset 0 of the first block: inf - inf
+            tol_k = _tolerances(model, model.tol_nec, idx[:-1], inv_dt[:-1])
             ok = self.nec.test(to_k, tol_k, slope, pos=starts, first_block=first)
             code = ok.astype(np.int8) * (_GREY if model.exact_needed else _SURE)
             if self.suf is not None and self.suf.open[starts].any():
-                tol_k = model.tol_suf[idx[:-1]] * inv_k
+                tol_k = _tolerances(model, model.tol_suf, idx[:-1], inv_dt[:-1])
                 sure = self.suf.test(to_k, tol_k, slope, pos=starts, first_block=first)
                 code[ok & sure] = _SURE
         if first:
             code[0] = _SURE  # adjacent frames: nothing in between
-        code[starts + offs[1:, None] > self.limit[starts]] = 0
+        code[offs[1:, None] > self.limit[starts] - starts] = 0  # ends past the limit
         return code
 
 
@@ -698,25 +811,41 @@ class _Search:
         return starts[~sure], ends[~sure]
 
     def _extend(self, starts: np.ndarray, layer: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Scan open starts beyond ``_EAGER_REACH``, farthest reaching first, skipping those
-        that can no longer reach a frame not reached yet (exact: their shortcuts could only end
-        at frames already reached, at this layer or before)."""
+        """Shortcuts longer than ``_EAGER_REACH`` from open ``starts`` to frames not reached.
+
+        A start whose reach bound runs into unreached frames beyond (or many of them) is
+        scanned, farthest reaching first. The others can only add "holes": scattered frames
+        that the scanned starts did not reach (usually outliers no long shortcut ends at); those
+        few (start, hole) pairs are returned for exact checks instead of scanning the start. A
+        start whose range is all reached is skipped: it could only end at reached frames.
+        Returns (starts, ends) pairs that need an exact check.
+        """
         found = []
         reach = self.scan.reach
         todo = starts[np.argsort(-reach[starts], kind="stable")]
         batch = _EXTEND_BATCH
         base = int(todo.min())
         while todo.size:
-            not_reached = np.cumsum(self.reached[base:] < 0)
-            before = not_reached[todo + _EAGER_REACH - base]
-            upto = not_reached[reach[todo] - base]
-            todo = todo[upto > before]
-            if not todo.size:
+            unreached = self.reached[base:] < 0
+            count = np.cumsum(unreached)
+            holes = count[reach[todo] - base] - count[todo + _EAGER_REACH - base]
+            todo, holes = todo[holes > 0], holes[holes > 0]
+            scan = (holes > _HOLE_CHECKS) | unreached[reach[todo] - base]
+            if not scan.any():
                 break
-            now, todo = todo[:batch], todo[batch:]
+            now = todo[scan][:batch]
+            todo = todo[~np.isin(todo, now)]
             batch *= 2
             s, e, c = self.scan.extend(np.sort(now))
             found.append(self._settle_sure(s, e, c, layer))
+        if todo.size:
+            open_frames = np.flatnonzero(self.reached[base:] < 0) + base
+            lo = np.searchsorted(open_frames, todo + _EAGER_REACH, side="right")
+            hi = np.searchsorted(open_frames, reach[todo], side="right")
+            count = hi - lo
+            row = np.repeat(np.arange(todo.size), count)
+            at = lo[row] + np.arange(row.size) - (np.cumsum(count) - count)[row]
+            found.append((todo[row], open_frames[at]))
         return found
 
     def _settle_grey(self, starts: np.ndarray, ends: np.ndarray, layer: int) -> None:
@@ -737,26 +866,24 @@ class _Search:
             np.where(first, np.arange(ends.size), 0)
         )
         low, size, top = 0, 1, int(rank.max())
-        while low <= top and self.budget > 0:
+        # Deep rounds (an end's later candidates) rarely succeed; on a pathological track they
+        # could spend the whole budget on one layer, so each layer gets a share for them.
+        deep_floor = self.budget - self.budget // _DEEP_SHARE
+        while low <= top and self.budget > (deep_floor if low >= _SHALLOW_RANKS else 0):
             sel = (rank >= low) & (rank < low + size) & (dist[ends] < 0)
             low, size = low + size, size * 2
             if not sel.any():
                 continue
             si, sj = starts[sel], ends[sel]
-            cost = np.cumsum(sj - si - 1)
-            affordable = int(np.searchsorted(cost, self.budget, side="right"))
-            if not affordable:
-                self.budget = 0
-                return
-            si, sj, cost = si[:affordable], sj[:affordable], cost[:affordable]
+            cost = np.cumsum(sj - si - 1)  # at most: the cheap passes usually cost far less
             ok = np.zeros(si.size, dtype=bool)
             lo = 0
-            while lo < si.size:  # batches of about _EXACT_BATCH interior frames
+            while lo < si.size and self.budget > 0:  # batches of about _EXACT_BATCH frames
                 done = int(cost[lo - 1]) if lo else 0
                 hi = max(lo + 1, int(np.searchsorted(cost, done + _EXACT_BATCH, side="right")))
-                ok[lo:hi] = self.model.exact_ok(si[lo:hi], sj[lo:hi])
+                ok[lo:hi], spent = self.model.exact_ok(si[lo:hi], sj[lo:hi])
+                self.budget -= spent
                 lo = hi
-            self.budget -= int(cost[-1])
             parent[sj[ok]] = si[ok]
             dist[sj[ok]] = layer
             self.settled.append(sj[ok])
@@ -801,10 +928,10 @@ def select_keyframes(
         if forced_arr.shape != (n,) or forced_arr.dtype != np.bool_:
             raise ValueError("forced must be a bool mask with one entry per frame")
         anchors |= forced_arr
+    if tolerance is not None and tolerance.metric == "iou" and (v[:, 2:] < 0).any():
+        raise ValueError("bbox height and width must be >= 0 for the iou metric")
     if tolerance is None or n <= 2:
         return np.ones(n, dtype=bool)
-    if geometry == "bbox" and tolerance.metric == "iou" and (v[:, 2:] < 0).any():
-        raise ValueError("bbox height and width must be >= 0 for the iou metric")
     anchors[[0, -1]] = True
     # A shortcut never jumps over a forced keyframe, so each stretch is thinned on its own.
     anchor_at = np.flatnonzero(anchors)
@@ -815,7 +942,7 @@ def select_keyframes(
     coords = _corners(v) if geometry == "bbox" else v
     model: _Model
     if tolerance.metric == "px":
-        model = _PxModel(coords, tolerance.value)
+        model = _PxModel(coords, tf, tolerance.value)
     else:
         model = _IouModel(coords, tf, tolerance.value)
     return _Search(tf, model, limit).keep()

@@ -1,0 +1,18 @@
+"""Arrow's memory allocator for keyframer's processes.
+
+Measured here (5M rows, 2 cores): pyarrow's default allocator (mimalloc) keeps freed pages, so
+the pipeline peaked at 810 MiB; the system allocator gave 715 MiB and ran ~8% faster, the
+Beam-free floor likewise (470 → 400 MiB). Called from the entry points and from the reading
+DoFn's setup, so Beam's worker processes use it too.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+
+def use_system_allocator() -> None:
+    """Make the system allocator Arrow's default memory pool in this process (idempotent)."""
+    pool = pa.system_memory_pool()
+    if pa.default_memory_pool().backend_name != pool.backend_name:
+        pa.set_memory_pool(pool)
