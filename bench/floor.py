@@ -22,6 +22,7 @@ from transforms.core.config import AnnotationConfig
 from transforms.core.convert import KeyedChunks, check_table
 from transforms.core.counts import merge
 from transforms.core.formats import format_of, iter_tables
+from transforms.core.memory import relax_gc, use_system_allocator
 from transforms.core.keys import Key
 
 
@@ -119,6 +120,8 @@ def main(argv=None) -> None:
     parser.add_argument("--output", required=True)
     parser.add_argument("--frame_base", type=int, choices=[0, 1], required=True)
     args = parser.parse_args(argv)
+    use_system_allocator()
+    relax_gc()
     pattern = os.path.join(args.input, "*") if os.path.isdir(args.input) else args.input
     inputs = sorted(glob.glob(pattern))
     start = time.perf_counter()

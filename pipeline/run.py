@@ -12,6 +12,7 @@ from pipeline import options as opts_mod
 from pipeline.build import build_pipeline, manifest_header
 from pipeline.summary import format_summary, read_manifest
 from transforms.core.conform import InputSchemaError
+from transforms.core.memory import relax_gc, use_system_allocator
 from transforms.read import check_inputs
 from transforms.write import new_run_id
 
@@ -103,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         print_help()
         return 0
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    use_system_allocator()
+    relax_gc()
     for noisy in ("apache_beam", "google", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:

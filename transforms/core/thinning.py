@@ -482,8 +482,10 @@ class _IouModel(_ExactCheck):
         self.t = frames
         self.tau = tau
         self.scale = _scale(corners)
-        top, left, bottom, right = corners.T
-        w, h = right - left, bottom - top
+        w, h = corners[:, 3] - corners[:, 1], corners[:, 2] - corners[:, 0]
+        # Functionals of positions relative to the segment's median box: only differences
+        # matter, and small values keep the float32 margin (relative to them) small.
+        top, left, bottom, right = (corners - np.median(corners, axis=0)).T
         tiny = 1e-6 * self.scale
         inv_w = 1.0 / max(float(np.median(w)), tiny)
         inv_h = 1.0 / max(float(np.median(h)), tiny)
