@@ -22,8 +22,8 @@ from transforms.core.config import AnnotationConfig
 from transforms.core.convert import KeyedChunks, check_table
 from transforms.core.counts import merge
 from transforms.core.formats import format_of, iter_tables
-from transforms.core.memory import relax_gc, use_system_allocator
 from transforms.core.keys import Key
+from transforms.core.memory import relax_gc, use_system_allocator
 
 
 def convert(

@@ -73,7 +73,7 @@ def manifest_header(
     """What the manifest records of how the run was configured (never secrets)."""
     cfg = dataclasses.asdict(config)
     if config.keyframe_tolerance is not None:
-        cfg["keyframe_tolerance"] = repr(config.keyframe_tolerance)
+        cfg["keyframe_tolerance"] = str(config.keyframe_tolerance)
     return {
         "keyframer": "0.1.0",
         "run_id": run_id,

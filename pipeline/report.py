@@ -224,11 +224,11 @@ class Timeline:
     def labelbox_frame_base(self) -> int:
         return int(((self.manifest or {}).get("config") or {}).get("labelbox_frame_base", 1))
 
-    def tolerance_for(self, feature: str) -> tuple[str, float] | None:
+    def tolerance_for(self, feature: str, kind: str = "bbox") -> tuple[str, float] | None:
         if self.tolerance is None:
             return None
-        default, per_feature = self.tolerance
-        return per_feature.get(feature, default)
+        tol = self.tolerance.for_feature(feature, kind)
+        return (tol.metric, tol.value) if tol else None
 
 
 @dataclass(frozen=True)
@@ -274,29 +274,19 @@ def _classification_text(c: dict, confidence: bool = True) -> str:
     return f"{_ref(c)} = {_answer_text(c.get('answer'), confidence)}"
 
 
-def _parse_tolerance(text: object) -> tuple[tuple[str, float] | None, dict] | None:
-    """The manifest's `keyframe_tolerance` (the repr of a ToleranceSpec) as plain values."""
+def _parse_tolerance(text: object):
+    """The manifest's `keyframe_tolerance` (a ToleranceSpec as text) as a ToleranceSpec."""
     if not isinstance(text, str) or not text:
         return None
-    tol = r"Tolerance\(metric='(\w+)', value=([-+0-9.eE]+|inf|nan)\)"
-    default = None
-    m = re.search(r"default=" + tol, text)
-    if m:
-        default = (m.group(1), float(m.group(2)))
-    per_feature = {
-        feature: (metric, float(value))
-        for feature, metric, value in re.findall(r"'((?:[^'\\]|\\.)*)': " + tol, text)
-    }
-    return default, per_feature
+    from transforms.core.thinning import parse_tolerance_spec
+
+    return parse_tolerance_spec(text)
 
 
 def _tolerance_text(tolerance) -> str:
     if tolerance is None:
         return "off (every input frame is a keyframe)"
-    default, per_feature = tolerance
-    parts = [f"{default[0]}:{default[1]:g}"] if default else []
-    parts += [f"{f}={m}:{v:g}" for f, (m, v) in per_feature.items()]
-    return ", ".join(parts) or "off"
+    return str(tolerance) or "off"
 
 
 _DATA_ROW_RE = re.compile(rb'"dataRow"\s*:\s*\{\s*"(globalKey|id)"\s*:\s*("(?:[^"\\]|\\.)*")')
@@ -740,7 +730,7 @@ def _nested_changes(track: TrackLane) -> list[tuple[int, str]]:
 
 
 def _primary_metric(timeline: Timeline, track: TrackLane) -> str:
-    tol = timeline.tolerance_for(track.feature)
+    tol = timeline.tolerance_for(track.feature, track.kind)
     if track.kind != "bbox":
         return "px"
     return tol[0] if tol else "iou"
@@ -955,7 +945,7 @@ def draw(timeline: Timeline, png_path: str, width_px: int = DEFAULT_WIDTH, *, ma
     for t in timeline.tracks:
         m = _primary_metric(timeline, t)
         values = t.error_iou if m == "iou" else t.error_px
-        tol = timeline.tolerance_for(t.feature)
+        tol = timeline.tolerance_for(t.feature, t.kind)
         top = [float(np.nanmax(values))] if values is not None and np.isfinite(values).any() else []
         if tol and tol[0] == m:
             top.append(1 - tol[1] if m == "iou" else tol[1])
@@ -1260,7 +1250,7 @@ def _draw_error_lane(
     ax.fill_between(
         t.error_frames, base, ys, where=np.isfinite(ys), color=c, alpha=0.25, linewidth=0, zorder=2
     )
-    tol = timeline.tolerance_for(t.feature)
+    tol = timeline.tolerance_for(t.feature, t.kind)
     limit = None
     if tol and tol[0] == metric:
         limit = 1 - tol[1] if metric == "iou" else tol[1]

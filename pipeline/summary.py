@@ -40,7 +40,8 @@ def format_summary(manifest: dict) -> str:
         )
     for name in sorted(counts):
         if name.startswith("max_error_"):
-            rows.append((f"largest reconstruction error ({name[10:]})", f"{counts[name]:.4g}"))
+            unit = "1 - IoU" if name.endswith("iou") else "px"
+            rows.append((f"largest reconstruction error ({unit})", f"{counts[name]:.4g}"))
     rejected = manifest["rejected"]
     rows.append(("rows rejected", sum(rejected.values())))
     rows.extend((f"  {reason}", n) for reason, n in rejected.items())

@@ -587,6 +587,23 @@ def test_parse_tolerance_spec_list_and_string():
     assert expected.for_feature("bicycle") == Tolerance("px", 2.0)
 
 
+def test_iou_and_px_defaults_split_by_geometry():
+    spec = parse_tolerance_spec("iou:0.9,px:2,lane=px:5,person=iou:0.95,kp=iou:0.8")
+    assert spec.for_feature("car", "bbox") == Tolerance("iou", 0.9)
+    assert spec.for_feature("person", "bbox") == Tolerance("iou", 0.95)
+    assert spec.for_feature("keypoint", "point") == Tolerance("px", 2.0)
+    assert spec.for_feature("lane", "line") == Tolerance("px", 5.0)
+    # IoU cannot measure a point: an IoU tolerance for one falls back to the px default.
+    assert spec.for_feature("kp", "point") == Tolerance("px", 2.0)
+    assert parse_tolerance_spec(str(spec)) == spec
+    # With only an IoU default, points and lines keep every keyframe.
+    only_iou = parse_tolerance_spec("iou:0.9")
+    assert only_iou.for_feature("keypoint", "point") is None
+    assert only_iou.for_feature("car", "bbox") == Tolerance("iou", 0.9)
+    # A px default applies to every geometry.
+    assert parse_tolerance_spec("px:2").for_feature("x", "line") == Tolerance("px", 2.0)
+
+
 def test_parse_tolerance_spec_without_default_and_empty():
     spec = parse_tolerance_spec(["car=px:3"])
     assert spec.default is None
@@ -599,7 +616,8 @@ def test_parse_tolerance_spec_without_default_and_empty():
 @pytest.mark.parametrize(
     ("values", "match"),
     [
-        (["px:2", "iou:0.9"], "more than one default"),
+        (["px:2", "px:3"], "more than one default px"),
+        (["iou:0.9", "iou:0.8"], "more than one default iou"),
         (["car=px:2", "car=px:3"], "more than one tolerance"),
         (["=px:2"], "missing feature name"),
         (["car=iou:2"], "car=iou:2"),

@@ -149,7 +149,7 @@ def build_objects(
     cls_col = table.column(c.CLASSIFICATIONS).combine_chunks()
     cls_text = np.asarray(cls_col.fill_null("").to_numpy(zero_copy_only=False), dtype=object)
     tolerance = (
-        config.keyframe_tolerance.for_feature(key[3])
+        config.keyframe_tolerance.for_feature(key[3], kind)
         if config.keyframe_tolerance is not None
         else None
     )

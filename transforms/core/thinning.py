@@ -174,28 +174,45 @@ def parse_tolerance(text: str) -> Tolerance:
 
 @dataclass(frozen=True)
 class ToleranceSpec:
-    """Tolerances by feature name, with an optional default for the other features."""
+    """Tolerances by feature name, with defaults for the other features.
+
+    IoU measures boxes only, so a spec may hold two defaults: `default` (IoU or px, for boxes,
+    and for points and lines when it is px) and `default_px` (px, for points and lines when
+    `default` is IoU). A point or line feature with no px tolerance keeps every keyframe.
+    """
 
     default: Tolerance | None = None
     per_feature: dict[str, Tolerance] = field(default_factory=dict)
+    default_px: Tolerance | None = None
 
-    def for_feature(self, feature: str) -> Tolerance | None:
-        """The feature's own tolerance, else the default (None: keep every keyframe)."""
-        return self.per_feature.get(feature, self.default)
+    def for_feature(self, feature: str, geometry: str = "bbox") -> Tolerance | None:
+        """The tolerance for a feature of this geometry (None: keep every keyframe)."""
+        own = self.per_feature.get(feature)
+        if own is not None and (own.metric == "px" or geometry == "bbox"):
+            return own
+        if geometry == "bbox" or (self.default is not None and self.default.metric == "px"):
+            return self.default
+        return self.default_px
+
+    def __str__(self) -> str:
+        parts = [str(t) for t in (self.default, self.default_px) if t is not None]
+        parts += [f"{f}={t}" for f, t in self.per_feature.items()]
+        return ",".join(parts)
 
 
 def parse_tolerance_spec(values: list[str] | str | None) -> ToleranceSpec:
     """Parse CLI values such as ``["px:2", "person=iou:0.95", "car=px:3"]``.
 
     A single comma-separated string is accepted too, and so are commas inside list items (so
-    feature names cannot contain commas or "="). An entry without ``feature=`` is the default
-    (at most one); a feature may appear once. Empty entries (e.g. a trailing comma) are ignored;
+    feature names cannot contain commas or "="). An entry without ``feature=`` is a default,
+    at most one per metric (``iou:0.9,px:2`` thins boxes by IoU, points and lines by px); a
+    feature may appear once. Empty entries (e.g. a trailing comma) are ignored;
     None or nothing means no thinning at all.
     """
     if values is None:
         return ToleranceSpec()
     items = [values] if isinstance(values, str) else list(values)
-    default: Tolerance | None = None
+    defaults: dict[str, Tolerance] = {}
     per_feature: dict[str, Tolerance] = {}
     for item in items:
         if not isinstance(item, str):
@@ -206,12 +223,14 @@ def parse_tolerance_spec(values: list[str] | str | None) -> ToleranceSpec:
                 continue
             feature, sep, text = entry.partition("=")
             if not sep:
-                if default is not None:
+                tolerance = parse_tolerance(entry)
+                if tolerance.metric in defaults:
                     raise ValueError(
-                        f"more than one default tolerance ({default} and {entry!r}); qualify "
-                        "the others as feature=metric:value"
+                        f"more than one default {tolerance.metric} tolerance "
+                        f"({defaults[tolerance.metric]} and {entry!r}); qualify the others as "
+                        "feature=metric:value"
                     )
-                default = parse_tolerance(entry)
+                defaults[tolerance.metric] = tolerance
                 continue
             feature = feature.strip()
             if not feature:
@@ -222,7 +241,9 @@ def parse_tolerance_spec(values: list[str] | str | None) -> ToleranceSpec:
                 per_feature[feature] = parse_tolerance(text)
             except ValueError as err:
                 raise ValueError(f"in tolerance entry {entry!r}: {err}") from None
-    return ToleranceSpec(default, per_feature)
+    if "iou" in defaults:
+        return ToleranceSpec(defaults["iou"], per_feature, defaults.get("px"))
+    return ToleranceSpec(defaults.get("px"), per_feature)
 
 
 # --------------------------------------------------------------------------------------------
