@@ -57,7 +57,7 @@ class _KeyRowsFn(beam.DoFn):
     appends and coder calls downstream; the cap bounds the memory a large bundle can hold.
     """
 
-    def __init__(self, max_buffered_rows: int = 500_000):
+    def __init__(self, max_buffered_rows: int = 250_000):
         self._max_rows = max_buffered_rows
 
     def start_bundle(self):
