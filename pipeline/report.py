@@ -455,39 +455,6 @@ def load_timeline(
 # Reconstruction error against the input
 
 
-def _interpolate(frames_kept: np.ndarray, values_kept: np.ndarray, frames: np.ndarray):
-    try:
-        from transforms.core.thinning import interpolate
-    except ImportError:  # pragma: no cover - the thinning module always has it here
-        interpolate = None
-    if interpolate is not None:
-        return interpolate(frames_kept, values_kept, frames)
-    f = np.asarray(frames, dtype=np.float64)
-    fk = np.asarray(frames_kept, dtype=np.float64)
-    return np.column_stack(
-        [np.interp(f, fk, values_kept[:, j]) for j in range(values_kept.shape[1])]
-    )
-
-
-def _corners(v: np.ndarray) -> np.ndarray:
-    """(top, left, height, width) rows to (top, left, bottom, right)."""
-    return np.column_stack([v[:, 0], v[:, 1], v[:, 0] + v[:, 2], v[:, 1] + v[:, 3]])
-
-
-def _one_minus_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """1 - IoU of boxes given as corner rows."""
-    ih = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
-    iw = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
-    inter = ih * iw
-    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
-    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
-    union = area_a + area_b - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-    iou = np.where((union <= 0) & np.all(a == b, axis=1), 1.0, iou)
-    return 1.0 - iou
-
-
 def _keyframe_values(kind: str, keyframe: dict) -> np.ndarray:
     if kind == "bbox":
         b = keyframe["bbox"]
@@ -506,7 +473,7 @@ def _segment_errors(
     dims = {len(v) for v in kf_values}
     dims |= {values.shape[1]} if isinstance(values, np.ndarray) else {len(v) for v in values}
     if len(dims) == 1:
-        approx = _interpolate(kf_frames, np.stack(kf_values), frames)
+        kept = np.stack(kf_values)
         actual = values if isinstance(values, np.ndarray) else np.stack(values)
     else:  # lines whose vertex count changes: compare only where counts agree
         approx = [None] * n
@@ -529,10 +496,12 @@ def _segment_errors(
             ]
         )
         return np.full(n, np.nan), px
+    from transforms.core.thinning import interpolation_error
+
+    px = interpolation_error(kf_frames, kept, frames, actual, "px", kind)
     if kind == "bbox":
-        a, b = _corners(approx), _corners(actual)
-        return _one_minus_iou(a, b), np.abs(a - b).max(axis=1)
-    return np.full(n, np.nan), np.abs(approx - actual).max(axis=1)
+        return interpolation_error(kf_frames, kept, frames, actual, "iou", kind), px
+    return np.full(n, np.nan), px
 
 
 def _input_rows(timeline: Timeline, input_format: str):

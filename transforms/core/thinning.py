@@ -368,11 +368,30 @@ def reconstruction_error(
         return np.zeros(0)
     if not mask.any():
         raise ValueError("keep must keep at least one frame")
-    coords = _corners(v) if geometry == "bbox" else v
-    approx = interpolate(t[mask], coords[mask], t)
-    if tolerance_metric == "px":
-        return np.abs(approx - coords).max(axis=1)
-    return 1.0 - _iou_corners(approx, coords, _scale(coords))
+    return interpolation_error(t[mask], v[mask], t, v, tolerance_metric, geometry)
+
+
+def interpolation_error(
+    frames_kept: np.ndarray,
+    values_kept: np.ndarray,
+    frames: np.ndarray,
+    values: np.ndarray,
+    metric: str,
+    geometry: str,
+) -> np.ndarray:
+    """Per-frame error of interpolating kept keyframes at `frames` against `values`.
+
+    The measure of the tolerance: px is the largest absolute coordinate error (bbox: on top,
+    left, bottom, right); iou gives ``1 - IoU`` (bbox only).
+    """
+    kept = np.asarray(values_kept, dtype=np.float64)
+    actual = np.asarray(values, dtype=np.float64)
+    if geometry == "bbox":
+        kept, actual = _corners(kept), _corners(actual)
+    approx = interpolate(np.asarray(frames_kept), kept, np.asarray(frames))
+    if metric == "px":
+        return np.abs(approx - actual).max(axis=1)
+    return 1.0 - _iou_corners(approx, actual, _scale(actual))
 
 
 # --------------------------------------------------------------------------------------------
