@@ -12,12 +12,14 @@ uuid): the option is a promise about the input's layout.
 from __future__ import annotations
 
 import apache_beam as beam
+import pyarrow as pa
 
 from transforms import stats
 from transforms.core.config import AnnotationConfig
 from transforms.core.convert import KeyedChunks, check_table
 from transforms.group import Fragment, emit_key_result
 from transforms.read import MatchInputs, SourceTable, _ReadFileFn
+from transforms.validate import emit_checked
 
 
 class _AnnotateFileFn(_ReadFileFn):
@@ -35,13 +37,11 @@ class _AnnotateFileFn(_ReadFileFn):
                 yield out  # stats and unreadable-file records
                 continue
             checked = check_table(out.table, out.source, out.first_row, self._config)
-            if checked.counts:
-                self._counters.inc(checked.counts)
-                yield stats.output(checked.counts)
-            for line in checked.dead_letters:
-                yield beam.pvalue.TaggedOutput(stats.DEAD_LETTER, line)
-            if checked.valid is not None:
-                keyed.add(checked.valid)
+            for valid_or_output in emit_checked(checked, self._counters):
+                if isinstance(valid_or_output, pa.Table):
+                    keyed.add(valid_or_output)
+                else:
+                    yield valid_or_output
         for result in keyed.annotate(self._config):
             yield from emit_key_result(result, self._counters)
 

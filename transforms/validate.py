@@ -10,9 +10,20 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms import stats
 from transforms.core.config import AnnotationConfig
-from transforms.core.convert import check_table
+from transforms.core.convert import Checked, check_table
 from transforms.core.keys import split_by_key
 from transforms.read import SourceTable
+
+
+def emit_checked(checked: Checked, counters: stats.CounterSet):
+    """A checked table as step outputs: counts, dead letters, then the valid rows (if any)."""
+    if checked.counts:
+        counters.inc(checked.counts)
+        yield stats.output(checked.counts)
+    for line in checked.dead_letters:
+        yield beam.pvalue.TaggedOutput(stats.DEAD_LETTER, line)
+    if checked.valid is not None:
+        yield checked.valid
 
 
 class _ValidateFn(beam.DoFn):
@@ -24,13 +35,7 @@ class _ValidateFn(beam.DoFn):
 
     def process(self, element: SourceTable):
         checked = check_table(element.table, element.source, element.first_row, self._config)
-        if checked.counts:
-            self._counters.inc(checked.counts)
-            yield stats.output(checked.counts)
-        for line in checked.dead_letters:
-            yield beam.pvalue.TaggedOutput(stats.DEAD_LETTER, line)
-        if checked.valid is not None:
-            yield checked.valid
+        yield from emit_checked(checked, self._counters)
 
 
 class ValidateRows(beam.PTransform):

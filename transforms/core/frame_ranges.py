@@ -15,7 +15,7 @@ from transforms.core import ndjson
 from transforms.core.config import AnnotationConfig
 from transforms.core.keys import Key
 from transforms.core.outcome import Outcome
-from transforms.core.segments import one_row_per_frame, pack, segment
+from transforms.core.segments import one_row_per_frame, pack, usable_segments
 from transforms.core.smoothing import Range, smooth_checklist, smooth_radio
 from transforms.core.tables import answer_codes, floats, row_text
 
@@ -47,26 +47,12 @@ def build_frame_ranges(
         t = turn[winners]
         breaks = np.r_[False, t[1:] != t[:-1]]
 
-    seg_col = table.column(c.SEGMENT_INDEX).combine_chunks()
-    seg_null = np.asarray(seg_col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    seg_val = np.asarray(seg_col.fill_null(0).to_numpy(), dtype=np.int64)
-    w_answer = answer[winners]
-    seg = segment(
-        w_answer, frame[winners], seg_val[winners], seg_null[winners], config.max_gap_frames, breaks
+    usable = usable_segments(
+        table, answer, frame, winners, losers, positions, config.max_gap_frames, outcome, breaks
     )
-    for reason, bad in (
-        ("segment_index_mixed", seg.bad_mixed),
-        ("segment_index_decreasing", seg.bad_decreasing),
-    ):
-        if len(bad):
-            outcome.reject(positions[np.flatnonzero(np.isin(answer, bad))], reason)
-    bad = np.r_[seg.bad_mixed, seg.bad_decreasing]
-    outcome.count("duplicate_frames", int((~np.isin(answer[losers], bad)).sum()))
-    outcome.count("rows_used", int(n - np.isin(answer, bad).sum()))
-    good = ~np.isin(w_answer, bad)
-    if not good.any():
+    if usable is None:
         return
-    rows, starts, w_answer = winners[good], seg.starts[good], w_answer[good]
+    rows, starts, w_answer = usable.rows, usable.starts, usable.group
     frames = frame[rows] + config.frame_offset
     seg_starts = np.flatnonzero(starts)
     seg_ends = np.r_[seg_starts[1:], len(rows)] - 1

@@ -19,7 +19,7 @@ from transforms.core import ndjson
 from transforms.core.config import AnnotationConfig
 from transforms.core.keys import Key
 from transforms.core.outcome import Outcome
-from transforms.core.segments import one_row_per_frame, pack, segment
+from transforms.core.segments import one_row_per_frame, pack, usable_segments
 from transforms.core.tables import floats, row_text, sorted_codes
 
 
@@ -114,36 +114,18 @@ def build_objects(
 
     positions: each row's position in the key's table (for rejections).
     """
-    n = table.num_rows
     # A null track_id is the feature's single instance.
     track_code, track_names = sorted_codes(table.column(c.TRACK_ID).combine_chunks().fill_null(""))
     frame = np.asarray(table.column(c.FRAME).combine_chunks().to_numpy(), dtype=np.int64)
     confidence = floats(table, c.CONFIDENCE)
     winners, losers = one_row_per_frame(pack(track_code, frame), confidence, row_text(table))
 
-    seg_col = table.column(c.SEGMENT_INDEX).combine_chunks()
-    seg_null = np.asarray(seg_col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    seg_val = np.asarray(seg_col.fill_null(0).to_numpy(), dtype=np.int64)
-    w_track = track_code[winners]
-    seg = segment(
-        w_track, frame[winners], seg_val[winners], seg_null[winners], config.max_gap_frames
+    usable = usable_segments(
+        table, track_code, frame, winners, losers, positions, config.max_gap_frames, outcome
     )
-    for reason, bad in (
-        ("segment_index_mixed", seg.bad_mixed),
-        ("segment_index_decreasing", seg.bad_decreasing),
-    ):
-        if len(bad):
-            rows = np.flatnonzero(np.isin(track_code, bad))
-            outcome.reject(positions[rows], reason)
-    bad_tracks = np.r_[seg.bad_mixed, seg.bad_decreasing]
-    good = ~np.isin(w_track, bad_tracks)
-    outcome.count("duplicate_frames", int((~np.isin(track_code[losers], bad_tracks)).sum()))
-    outcome.count("rows_used", int(n - np.isin(track_code, bad_tracks).sum()))
-    if not good.any():
+    if usable is None:
         return
-    rows = winners[good]
-    starts = seg.starts[good]
-    w_track = w_track[good]
+    rows, starts, w_track = usable.rows, usable.starts, usable.group
     frames = frame[rows]
     geometry = _Geometry(kind, table)
     cls_col = table.column(c.CLASSIFICATIONS).combine_chunks()

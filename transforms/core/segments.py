@@ -12,6 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+
+from transforms.core import columns as c
+from transforms.core.outcome import Outcome
 
 
 def pack(group: np.ndarray, frame: np.ndarray) -> np.ndarray:
@@ -108,3 +112,52 @@ def segment(
         starts = starts | breaks
     group_codes = group[group_start]
     return Segmentation(starts, group_codes[mixed & ~decreasing], group_codes[decreasing])
+
+
+@dataclass
+class Usable:
+    """Rows of the groups that segment cleanly, sorted by (group, frame)."""
+
+    rows: np.ndarray  # row positions in the table
+    starts: np.ndarray  # bool per row: a segment starts here
+    group: np.ndarray  # group code per row
+
+
+def usable_segments(
+    table: pa.Table,
+    group: np.ndarray,
+    frame: np.ndarray,
+    winners: np.ndarray,
+    losers: np.ndarray,
+    positions: np.ndarray,
+    max_gap_frames: int,
+    outcome: Outcome,
+    breaks: np.ndarray | None = None,
+) -> Usable | None:
+    """Segment the winning rows of each group (track or answer); reject whole groups whose
+    segment_index is mixed or decreasing; count rows used and duplicates. None if no group
+    is left.
+
+    group, frame: per table row; winners: sorted by (group, frame); positions: each table
+    row's position in the key's table (for rejections).
+    """
+    seg_col = table.column(c.SEGMENT_INDEX).combine_chunks()
+    seg_null = np.asarray(seg_col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    seg_val = np.asarray(seg_col.fill_null(0).to_numpy(), dtype=np.int64)
+    w_group = group[winners]
+    seg = segment(
+        w_group, frame[winners], seg_val[winners], seg_null[winners], max_gap_frames, breaks
+    )
+    for reason, bad in (
+        ("segment_index_mixed", seg.bad_mixed),
+        ("segment_index_decreasing", seg.bad_decreasing),
+    ):
+        if len(bad):
+            outcome.reject(positions[np.flatnonzero(np.isin(group, bad))], reason)
+    bad = np.r_[seg.bad_mixed, seg.bad_decreasing]
+    outcome.count("duplicate_frames", int((~np.isin(group[losers], bad)).sum()))
+    outcome.count("rows_used", int(len(group) - np.isin(group, bad).sum()))
+    good = ~np.isin(w_group, bad)
+    if not good.any():
+        return None
+    return Usable(winners[good], seg.starts[good], w_group[good])
