@@ -33,7 +33,15 @@ class CounterSet:
 
     def inc(self, values: Mapping[str, float]) -> None:
         for name, value in values.items():
-            if name.startswith("max_") or not value:
+            if name.startswith("max_"):
+                # Metrics hold integers: errors go in as millionths, in a distribution whose
+                # max is the run's largest error (`max_error_iou_e6`: 1 - IoU times 1e6).
+                metric = self._counters.get(name)
+                if metric is None:
+                    metric = self._counters[name] = Metrics.distribution(NAMESPACE, f"{name}_e6")
+                metric.update(round(value * 1e6))
+                continue
+            if not value:
                 continue
             counter = self._counters.get(name)
             if counter is None:

@@ -161,3 +161,42 @@ def test_missing_frame_base_is_a_clear_error(capsys, sample_paths, tmp_path):
 
     assert main(["--input", sample_paths["parquet"], "--output", str(tmp_path)]) == 2
     assert "--frame_base is required" in capsys.readouterr().err
+
+
+def test_metrics_counters_match_the_manifest(tmp_path, sample_paths):
+    from apache_beam.metrics.metric import MetricsFilter
+
+    from pipeline.run import run
+
+    out = str(tmp_path / "out")
+    result, manifest = run(
+        [
+            "--input",
+            sample_paths["parquet"],
+            "--output",
+            out,
+            "--frame_base",
+            "1",
+            "--keyframe_tolerance",
+            "iou:0.9,px:2",
+        ]
+    )
+    metrics = result.metrics().query(MetricsFilter().with_namespace("keyframer"))
+    counters = {m.key.metric.name: m.committed for m in metrics["counters"]}
+    for name in (
+        "rows_read",
+        "rows_used",
+        "objects",
+        "segments",
+        "keyframes_in",
+        "keyframes",
+        "frame_ranges",
+        "lines",
+        "bytes",
+        "duplicate_frames",
+    ):
+        assert counters.get(name, 0) == manifest["counts"].get(name, 0), name
+    for reason, n in manifest["rejected"].items():
+        assert counters[f"rejected.{reason}"] == n
+    dists = {m.key.metric.name: m.committed for m in metrics["distributions"]}
+    assert dists["max_error_iou_e6"].max == round(manifest["counts"]["max_error_iou"] * 1e6)
