@@ -10,7 +10,10 @@ the IoU test needs exact checks). No assertions: it reports.
 Usage::
 
     .venv/bin/python bench/thinning_bench.py [--tracks 200] [--frames 1800] [--seed 0]
-        [--greedy 10] [--quick]
+        [--greedy 10] [--quick] [--only bbox:iou:0.9,bbox:px:2]
+
+``--only`` runs the named scenarios alone (ids: ``TAG:TOLERANCE``, listed by ``--list``).
+``bench/run.py`` imports ``scenarios`` and ``measure`` to print the same figures.
 """
 
 from __future__ import annotations
@@ -124,6 +127,39 @@ class Scenario:
     tolerance: str
     make: Callable[[np.random.Generator, int], np.ndarray]
     tracks: int
+    tag: str = ""  # short name for --only; the geometry when empty
+
+    @property
+    def id(self) -> str:
+        """`bbox:iou:0.9`, `noise:px:2`: what --only selects by."""
+        return f"{self.tag or self.geometry}:{self.tolerance}"
+
+
+@dataclass
+class ScenarioResult:
+    """One scenario's figures (times in milliseconds per track)."""
+
+    scenario: Scenario
+    tolerance: Tolerance
+    tracks: int
+    frames: int
+    keyframes_in: int
+    keyframes_out: int
+    max_error: float
+    wall_ms: np.ndarray
+    cpu_ms: np.ndarray
+    greedy_ratio: float | None
+
+    @property
+    def compression(self) -> float:
+        return self.keyframes_in / self.keyframes_out
+
+    @property
+    def error_text(self) -> str:
+        """The largest error seen and its limit: `1-IoU 0.1000 (0.1000)`, `px 2.000 (2)`."""
+        if self.tolerance.metric == "iou":
+            return f"1-IoU {self.max_error:.4f} ({1 - self.tolerance.value:.4f})"
+        return f"px {self.max_error:.3f} ({self.tolerance.value:g})"
 
 
 def naive_greedy_count(t: np.ndarray, values: np.ndarray, tol: Tolerance, geometry: str) -> int:
@@ -150,7 +186,8 @@ HEADER = (
 )
 
 
-def run(scenario: Scenario, frames: int, seed: int, greedy_tracks: int) -> None:
+def measure(scenario: Scenario, frames: int, seed: int, greedy_tracks: int) -> ScenarioResult:
+    """Thin the scenario's tracks one by one, timing each; compare with greedy on a few."""
     tol = parse_tolerance(scenario.tolerance)
     salt = zlib.crc32(f"{scenario.name} {scenario.tolerance}".encode())
     rng = np.random.default_rng([seed, salt])
@@ -166,57 +203,104 @@ def run(scenario: Scenario, frames: int, seed: int, greedy_tracks: int) -> None:
         kept.append(int(keep.sum()))
         err = reconstruction_error(t, values, keep, tol.metric, scenario.geometry).max()
         worst = max(worst, float(err))
-    greedy = ""
+    greedy = None
     if greedy_tracks:
         few = tracks[:greedy_tracks]
         naive = sum(naive_greedy_count(t, v, tol, scenario.geometry) for v in few)
-        greedy = f"{naive / sum(kept[: len(few)]):.3f}"
-    n_in, n_out = frames * len(tracks), sum(kept)
-    wall_ms, cpu_ms = np.array(wall) * 1e3, np.array(cpu) * 1e3
-    if tol.metric == "iou":
-        err_txt = f"1-IoU {worst:.4f} ({1 - tol.value:.4f})"
-    else:
-        err_txt = f"px {worst:.3f} ({tol.value:g})"
-    print(
-        f"{scenario.name:<25} {tol!s:<8} {len(tracks):>6} {n_in:>8} {n_out:>7} "
-        f"{n_in / n_out:>5.1f}x {n_out / len(tracks):>8.1f}  {err_txt:<22} "
-        f"{wall_ms.mean():>14.1f} {np.median(wall_ms):>6.1f} {np.percentile(wall_ms, 95):>6.1f} "
-        f"{wall_ms.max():>6.1f} {cpu_ms.mean():>6.1f}  {greedy:>11}",
-        flush=True,
+        greedy = naive / sum(kept[: len(few)])
+    return ScenarioResult(
+        scenario=scenario,
+        tolerance=tol,
+        tracks=len(tracks),
+        frames=frames,
+        keyframes_in=frames * len(tracks),
+        keyframes_out=sum(kept),
+        max_error=worst,
+        wall_ms=np.array(wall) * 1e3,
+        cpu_ms=np.array(cpu) * 1e3,
+        greedy_ratio=greedy,
     )
 
 
-def main() -> None:
+def format_result(r: ScenarioResult) -> str:
+    """One line under HEADER."""
+    greedy = f"{r.greedy_ratio:.3f}" if r.greedy_ratio is not None else ""
+    wall_ms, cpu_ms = r.wall_ms, r.cpu_ms
+    return (
+        f"{r.scenario.name:<25} {r.tolerance!s:<8} {r.tracks:>6} {r.keyframes_in:>8} "
+        f"{r.keyframes_out:>7} {r.compression:>5.1f}x {r.keyframes_out / r.tracks:>8.1f}  "
+        f"{r.error_text:<22} {wall_ms.mean():>14.1f} {np.median(wall_ms):>6.1f} "
+        f"{np.percentile(wall_ms, 95):>6.1f} {wall_ms.max():>6.1f} {cpu_ms.mean():>6.1f}  "
+        f"{greedy:>11}"
+    )
+
+
+def run(scenario: Scenario, frames: int, seed: int, greedy_tracks: int) -> ScenarioResult:
+    """Measure a scenario and print its line."""
+    result = measure(scenario, frames, seed, greedy_tracks)
+    print(format_result(result), flush=True)
+    return result
+
+
+def scenarios(tracks: int = 200, greedy: int = 10) -> list[tuple[Scenario, int]]:
+    """Every scenario with its greedy comparison count; the adversarial ones get a tenth of
+    the tracks (at least one)."""
+    n, few, g = tracks, max(1, tracks // 10), greedy
+    return [
+        (Scenario("bbox smooth+noise", "bbox", "iou:0.9", bbox_track, n), g),
+        (Scenario("bbox smooth+noise", "bbox", "px:2", bbox_track, n), g),
+        (Scenario("bbox smooth+noise", "bbox", "iou:0.95", bbox_track, n), g),
+        (Scenario("point smooth+noise", "point", "px:2", point_track, n), g),
+        (Scenario("line (4 vertices)", "line", "px:2", line_track, n), g),
+        (Scenario("bbox static (parked)", "bbox", "iou:0.9", static_bbox, few, "static"), 0),
+        (Scenario("bbox static (parked)", "bbox", "px:2", static_bbox, few, "static"), 0),
+        (Scenario("adversarial: pure noise", "bbox", "iou:0.9", noise_bbox, few, "noise"), 0),
+        (Scenario("adversarial: pure noise", "bbox", "px:2", noise_bbox, few, "noise"), 0),
+        (Scenario("adversarial: grey band", "bbox", "iou:0.9", grey_band_bbox, few, "grey"), 0),
+    ]
+
+
+def select(all_scenarios: list[tuple[Scenario, int]], ids: list[str]) -> list[tuple[Scenario, int]]:
+    """The scenarios named by `ids`, in that order; ValueError naming the unknown ones."""
+    by_id = {s.id: (s, g) for s, g in all_scenarios}
+    unknown = [i for i in ids if i not in by_id]
+    if unknown:
+        raise ValueError(f"unknown scenario {', '.join(unknown)}; known: {', '.join(by_id)}")
+    return [by_id[i] for i in ids]
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tracks", type=int, default=200, help="tracks per main scenario")
     parser.add_argument("--frames", type=int, default=1800, help="frames per track")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--greedy", type=int, default=10, help="tracks compared with greedy")
     parser.add_argument("--quick", action="store_true", help="20 tracks per scenario")
-    args = parser.parse_args()
-    n = 20 if args.quick else args.tracks
-    few = max(1, n // 10)
-    g = args.greedy
-    scenarios = [
-        (Scenario("bbox smooth+noise", "bbox", "iou:0.9", bbox_track, n), g),
-        (Scenario("bbox smooth+noise", "bbox", "px:2", bbox_track, n), g),
-        (Scenario("bbox smooth+noise", "bbox", "iou:0.95", bbox_track, n), g),
-        (Scenario("point smooth+noise", "point", "px:2", point_track, n), g),
-        (Scenario("line (4 vertices)", "line", "px:2", line_track, n), g),
-        (Scenario("bbox static (parked)", "bbox", "iou:0.9", static_bbox, few), 0),
-        (Scenario("bbox static (parked)", "bbox", "px:2", static_bbox, few), 0),
-        (Scenario("adversarial: pure noise", "bbox", "iou:0.9", noise_bbox, few), 0),
-        (Scenario("adversarial: pure noise", "bbox", "px:2", noise_bbox, few), 0),
-        (Scenario("adversarial: grey band", "bbox", "iou:0.9", grey_band_bbox, few), 0),
-    ]
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated scenario ids to run, e.g. bbox:iou:0.9,bbox:px:2 (see --list)",
+    )
+    parser.add_argument("--list", action="store_true", help="list the scenario ids and exit")
+    args = parser.parse_args(argv)
+    chosen = scenarios(20 if args.quick else args.tracks, args.greedy)
+    if args.list:
+        for scenario, _ in chosen:
+            print(f"{scenario.id:<16} {scenario.name}")
+        return
+    if args.only:
+        try:
+            chosen = select(chosen, [i.strip() for i in args.only.split(",") if i.strip()])
+        except ValueError as e:
+            parser.error(str(e))
     print(
         f"keyframer thinning bench: {args.frames} frames per track, seed {args.seed}, "
         f"max_span {DEFAULT_MAX_SPAN}; times per track (wall clock unless 'cpu'); "
         f"greedy/ours: keyframes kept by extend-until-first-failure greedy over ours, "
-        f"on the first {g} tracks"
+        f"on the first {args.greedy} tracks"
     )
     print(HEADER)
-    for scenario, greedy_tracks in scenarios:
+    for scenario, greedy_tracks in chosen:
         run(scenario, args.frames, args.seed, greedy_tracks)
 
 

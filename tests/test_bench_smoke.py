@@ -3,6 +3,7 @@ batch files, byte for byte, through the functions `python -m bench.run` uses (no
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,69 @@ def test_sizes() -> None:
         "2500k",
         "20001",
     ]
+
+
+def test_thinning_section(data_dir: Path, tmp_path: Path) -> None:
+    """The thinning section on a tiny data set: manifest counts read, both tables printed."""
+    args = bench.parse_args(
+        ["--thinning-size", "20k", "--thinning-tracks", "2", "--videos", str(VIDEOS),
+         "--tracks", str(TRACKS), "--data-dir", str(data_dir), "--out-dir", str(tmp_path)]
+    )  # fmt: skip
+    report = bench.bench_thinning(args, bench.Progress(quiet=True))
+    none, iou, px = (report.runs[t].counts for t in bench.THINNING_TOLERANCES)
+    assert none["keyframes"] == none["keyframes_in"] == iou["keyframes_in"] > iou["keyframes"]
+    assert 0 < iou["max_error_iou"] <= 0.1 + 1e-9 and 0 < px["max_error_px"] <= 2 + 1e-6
+    assert iou["bytes"] < none["bytes"] and px["keyframes"] < px["keyframes_in"]
+    assert [r.scenario.id for r in report.scenarios] == list(bench.THINNING_SCENARIOS)
+    text = bench.report_thinning(report, args)
+    assert "iou:0.9" in text and "px:2" in text and "bbox smooth+noise" in text
+    assert not list(tmp_path.glob("*/batch-*.ndjson"))  # outputs removed
+
+
+def test_floor_with_max_gap_frames_matches_keyframer(data_dir: Path, tmp_path: Path) -> None:
+    """The scaling section's long-segment floor (bench.floor with --max_gap_frames)."""
+    data = _dataset(data_dir)
+    extra = ["--max_gap_frames", "50"]
+    kf = bench.run_program(bench.KEYFRAMER, data, ROWS, tmp_path / "kf", extra=extra)
+    floor_out = tmp_path / "floor"
+    argv = bench.floor_argv(data, floor_out, 50)
+    bench.run_program(bench.FLOOR, data, ROWS, floor_out, argv=argv)
+    assert bench.compare_outputs({"keyframer": kf.output, "floor": floor_out}) >= 1
+    default = bench.run_program(bench.FLOOR, data, ROWS, tmp_path / "floor-default")
+    with pytest.raises(bench.OutputMismatchError):  # the setting took effect
+        bench.compare_outputs({"default": default.output, "max gap 50": floor_out})
+
+
+def test_tree_sampler_counts_child_processes(tmp_path: Path) -> None:
+    child = "import time; x = b'x' * (64 * 2**20); time.sleep(0.6)"
+    argv = [
+        sys.executable,
+        "-c",
+        f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}])",
+    ]
+    m = bench.run_program("python", tmp_path, 1, tmp_path / "out", argv=argv, tree=True)
+    assert m.tree is not None and m.tree.samples >= 3
+    assert m.tree.peak_procs >= 2
+    assert m.tree.peak_rss_kib >= 64 * 1024  # the child's bytes, summed with the parent
+
+
+def test_scaling_plan_varies_one_thing_at_a_time() -> None:
+    plan = bench.scaling_plan(per_file=True)
+    base = bench.Variant()
+    assert sum(v == base for _, v in plan) == 4  # once per group
+    for _, v in plan:
+        changed = [
+            f for f in ("rows", "videos", "tracks", "max_gap") if getattr(v, f) != getattr(base, f)
+        ]
+        assert len(changed) <= 1
+    assert [v.per_file for _, v in plan].count(True) == 1
+
+
+def test_thinning_bench_only(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import thinning_bench
+
+    thinning_bench.main(["--tracks", "2", "--greedy", "1", "--only", "bbox:px:2"])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[2].startswith("bbox smooth+noise") and "px:2" in lines[2]
+    with pytest.raises(ValueError, match="unknown scenario"):
+        thinning_bench.select(thinning_bench.scenarios(), ["bbox:px:3"])
