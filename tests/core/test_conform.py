@@ -508,3 +508,19 @@ def test_format_unknown_extension(path):
 def test_format_declared_unknown():
     with pytest.raises(ValueError, match="--input_format"):
         formats.format_of("x.parquet", "csv")
+
+
+def test_float32_values_keep_their_short_decimal_form():
+    """float32 123.45678 widens to 123.45677947998047; the NDJSON should say 123.45678."""
+    import numpy as np
+
+    from transforms.core.conform import to_float64
+
+    values = np.array([123.45678, 0.1, 660.134, 1e-7, 617.0], dtype=np.float32)
+    assert to_float64(pa.array(values)).to_pylist() == [123.45678, 0.1, 660.134, 1e-7, 617.0]
+    # Non-finite values and nulls survive (validation must still see them).
+    special = to_float64(pa.array([float("nan"), float("inf"), None], type=pa.float32()))
+    out = special.to_pylist()
+    assert out[0] != out[0] and out[1] == float("inf") and out[2] is None
+    # float64 input is untouched.
+    assert to_float64(pa.array([123.45677947998047])).to_pylist() == [123.45677947998047]

@@ -115,6 +115,17 @@ def check_schema(schema: pa.Schema, source: str) -> None:
         raise InputSchemaError(f"{source}: " + "; ".join(problems))
 
 
+def to_float64(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Numbers as float64; float32 (and float16) through their shortest decimal text.
+
+    A model writing float32 means 123.45678, whose float32 value widens to 123.45677947998047:
+    going through the text keeps the short form in the NDJSON (a change far below float32's own
+    precision)."""
+    if pa.types.is_float32(arr.type) or pa.types.is_float16(arr.type):
+        return pc.cast(pc.cast(arr, pa.string()), pa.float64())
+    return pc.cast(arr, pa.float64())
+
+
 def _cast_line(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Any list of struct {x, y (numbers), ...} as list<struct<x: double, y: double>>."""
     if arr.type.equals(c.LINE_TYPE):
@@ -128,7 +139,7 @@ def _cast_line(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     offsets = arr.offsets.to_numpy(zero_copy_only=False).astype(np.int32)
     points = arr.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
     struct = pa.StructArray.from_arrays(
-        [pc.cast(points.field("x"), pa.float64()), pc.cast(points.field("y"), pa.float64())],
+        [to_float64(points.field("x")), to_float64(points.field("y"))],
         fields=list(c.POINT_TYPE),
         mask=points.is_null() if points.null_count else None,
     )
@@ -157,6 +168,7 @@ def conform(batch: pa.RecordBatch | pa.Table, source: str) -> pa.Table:
         elif not arr.type.equals(field.type):
             if pa.types.is_dictionary(arr.type):
                 arr = arr.cast(arr.type.value_type)
-            arr = arr.cast(field.type)  # safe cast: an overflowing integer raises
+            # A safe cast: an overflowing integer raises.
+            arr = to_float64(arr) if field.name in _FLOAT_COLUMNS else arr.cast(field.type)
         arrays.append(arr)
     return pa.Table.from_arrays(arrays, schema=c.SCHEMA)
