@@ -61,6 +61,11 @@ class _AnnotateKeyFn(beam.DoFn):
         self._config = config
         self._counters = stats.CounterSet()
 
+    def start_bundle(self):
+        # Keys whose timer this bundle already set: setting it again is a no-op for the
+        # runner but still a timer write per chunk.
+        self._armed: set[tuple[Key, object]] = set()
+
     def process(
         self,
         element: tuple[Key, pa.Table],
@@ -68,9 +73,11 @@ class _AnnotateKeyFn(beam.DoFn):
         chunks=beam.DoFn.StateParam(CHUNKS),
         flush=beam.DoFn.TimerParam(FLUSH),
     ):
-        _, chunk = element
+        key, chunk = element
         chunks.add(chunk)
-        flush.set(window.max_timestamp())
+        if (key, window) not in self._armed:
+            self._armed.add((key, window))
+            flush.set(window.max_timestamp())
 
     @on_timer(FLUSH)
     def on_flush(self, key=beam.DoFn.KeyParam, chunks=beam.DoFn.StateParam(CHUNKS)):
