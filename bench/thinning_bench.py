@@ -30,6 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import generate
 from transforms.core.thinning import (
     DEFAULT_MAX_SPAN,
     Tolerance,
@@ -41,20 +42,11 @@ from transforms.core.thinning import (
 WIDTH, HEIGHT = 1920.0, 1080.0
 
 
-def _reflect(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Fold values into [lo, hi] (a path bouncing off the borders)."""
-    span = hi - lo
-    y = np.mod(x - lo, 2.0 * span)
-    return lo + np.where(y > span, 2.0 * span - y, y)
-
-
 def _walk(
     rng: np.random.Generator, n: int, start: float, lo: float, hi: float, vmax: float, accel: float
 ) -> np.ndarray:
-    """Smooth 1-D path: random-walk velocity bounded by vmax, reflected into [lo, hi]."""
-    velocity = _reflect(rng.uniform(-vmax, vmax) * 0.5 + np.cumsum(rng.normal(0, accel, n)),
-                        -vmax, vmax)  # fmt: skip
-    return _reflect(start + np.cumsum(velocity) - velocity[0], lo, hi)
+    """The generator's smooth bounded 1-D path (bench.generate), with positional bounds."""
+    return generate._walk(rng, n, start, lo=lo, hi=hi, vmax=vmax, accel_sigma=accel)
 
 
 def bbox_track(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -67,7 +59,7 @@ def bbox_track(rng: np.random.Generator, n: int) -> np.ndarray:
         w0 = rng.uniform(150.0, 450.0)
         h0 = w0 * rng.uniform(0.5, 0.7)
         vx, vy = 8.0, 1.5
-    scale = np.exp(_reflect(np.cumsum(rng.normal(0.0, 0.002, n)), -0.4, 0.4))
+    scale = np.exp(generate._reflect(np.cumsum(rng.normal(0.0, 0.002, n)), -0.4, 0.4))
     w, h = w0 * scale, h0 * scale
     cx = _walk(rng, n, rng.uniform(0.1, 0.9) * WIDTH, 0.03 * WIDTH, 0.97 * WIDTH, vx, 0.05)
     cy = _walk(rng, n, rng.uniform(0.3, 0.7) * HEIGHT, 0.2 * HEIGHT, 0.8 * HEIGHT, vy, 0.02)
@@ -90,7 +82,7 @@ def line_track(rng: np.random.Generator, n: int, vertices: int = 4) -> np.ndarra
     """(x0, y0, x1, y1, ...) of a slowly shifting lane line with per-vertex noise."""
     base_x = np.linspace(0.3, 0.7, vertices) * WIDTH + rng.normal(0.0, 20.0, vertices)
     base_y = np.linspace(HEIGHT, 0.5 * HEIGHT, vertices)
-    shift = _reflect(np.cumsum(rng.normal(0.0, 0.3, n)), -120.0, 120.0)
+    shift = generate._reflect(np.cumsum(rng.normal(0.0, 0.3, n)), -120.0, 120.0)
     sigma = rng.uniform(0.5, 1.0)
     xs = base_x + shift[:, None] * np.linspace(1.0, 0.4, vertices)
     xs += rng.normal(0.0, sigma, (n, vertices))

@@ -163,7 +163,6 @@ class TrackLane:
 
     label: str
     feature: str
-    feature_field: str
     kind: str  # bbox, point, line, or "?" when it has no keyframe
     uuid: str
     number: int
@@ -385,7 +384,6 @@ def load_timeline(
                 TrackLane(
                     label=f"{feature} · track {number}",
                     feature=feature,
-                    feature_field=ft_field,
                     kind=kind,
                     uuid=str(line.get("uuid", "")),
                     number=number,

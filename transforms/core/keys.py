@@ -101,9 +101,9 @@ def split_by_key(valid: pa.Table) -> Iterator[tuple[Key, pa.Table]]:
         code = int(sorted_codes[s])
         drc, ftc = divmod(code, 2 * len(ft_values))
         key = (
-            "globalKey" if drc % 2 else "id",
+            c.DATA_ROW_FIELD[c.GLOBAL_KEY if drc % 2 else c.DATA_ROW_ID],
             dr_values[drc // 2],
-            "name" if ftc % 2 else "schemaId",
+            c.FEATURE_FIELD[c.FEATURE_NAME if ftc % 2 else c.FEATURE_SCHEMA_ID],
             ft_values[ftc // 2],
         )
         keyed.append((key, s, e))
@@ -115,10 +115,9 @@ def split_by_key(valid: pa.Table) -> Iterator[tuple[Key, pa.Table]]:
 def key_columns(key: Key) -> dict[str, str]:
     """The input columns a key stands for (to rebuild a row for the dead letter)."""
     dr_field, dr, ft_field, ft = key
-    return {
-        c.GLOBAL_KEY if dr_field == "globalKey" else c.DATA_ROW_ID: dr,
-        c.FEATURE_NAME if ft_field == "name" else c.FEATURE_SCHEMA_ID: ft,
-    }
+    data_row_column = {v: k for k, v in c.DATA_ROW_FIELD.items()}[dr_field]
+    feature_column = {v: k for k, v in c.FEATURE_FIELD.items()}[ft_field]
+    return {data_row_column: dr, feature_column: ft}
 
 
 def concat_chunks(chunks: list[pa.Table]) -> pa.Table:
