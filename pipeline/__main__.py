@@ -1,7 +1,7 @@
-"""python -m pipeline --input ... --output ... --frame_base 0|1"""
+"""python -m pipeline [run|report|...] --help"""
 
 import sys
 
-from pipeline.run import main
+from pipeline.cli import main
 
 sys.exit(main())

@@ -9,8 +9,11 @@ import re
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipeline.settings import KEYED, PER_FILE, RunSettings
+from transforms.core.batching import BatchLimits
 from transforms.core.config import ANSWER_FIELDS, AnnotationConfig
 from transforms.core.filters import parse_min_confidence
+from transforms.core.thinning import parse_tolerance_spec
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]i?B?|B)?\s*$", re.IGNORECASE)
 _UNITS = {
@@ -151,9 +154,14 @@ class KeyframerOptions(PipelineOptions):
         )
 
 
-def validate(opts: KeyframerOptions) -> tuple[AnnotationConfig, dict]:
-    """Check flags; return the core config and the writer settings. Raises ValueError naming
-    the flag."""
+def _flagged(error: ValueError) -> ValueError:
+    """A core error names a field (`max_gap_frames must be ...`); on the command line it is a
+    flag."""
+    return ValueError(f"--{error}")
+
+
+def settings_from_options(opts: KeyframerOptions, input_check: dict | None = None) -> RunSettings:
+    """Check the flags and make the run's settings. Raises ValueError naming the flag."""
     if not opts.input:
         raise ValueError("--input is required")
     if not opts.output:
@@ -162,37 +170,37 @@ def validate(opts: KeyframerOptions) -> tuple[AnnotationConfig, dict]:
         raise ValueError(
             "--frame_base is required: 0 if your frame numbers start at 0, 1 if they start at 1"
         )
-    if opts.batch_max_lines < 1:
-        raise ValueError("--batch_max_lines must be at least 1")
-    if not 1 <= opts.max_feature_lines <= 5000:
-        raise ValueError("--max_feature_lines must be between 1 and 5000")
     try:
         max_bytes = parse_size(opts.batch_max_bytes)
     except ValueError as e:
         raise ValueError(f"--batch_max_bytes: {e}") from None
-    if max_bytes < 1024:
-        raise ValueError("--batch_max_bytes must be at least 1024")
     tolerance = None
     if opts.keyframe_tolerance:
-        from transforms.core.thinning import parse_tolerance_spec
-
         try:
             tolerance = parse_tolerance_spec(opts.keyframe_tolerance)
         except ValueError as e:
             raise ValueError(f"--keyframe_tolerance: {e}") from None
-    config = AnnotationConfig(
-        frame_base=opts.frame_base,
-        labelbox_frame_base=opts.labelbox_frame_base,
-        max_gap_frames=opts.max_gap_frames,
-        answer_field=opts.answer_field,
-        uuid_seed=opts.uuid_seed,
-        keyframe_tolerance=tolerance,
-        min_range_frames=opts.min_range_frames,
-        min_confidence=parse_min_confidence(opts.min_confidence),
-    )
-    writer = {
-        "max_lines": opts.batch_max_lines,
-        "max_bytes": max_bytes,
-        "max_feature_lines": opts.max_feature_lines,
-    }
-    return config, writer
+    try:
+        config = AnnotationConfig(
+            frame_base=opts.frame_base,
+            labelbox_frame_base=opts.labelbox_frame_base,
+            max_gap_frames=opts.max_gap_frames,
+            answer_field=opts.answer_field,
+            uuid_seed=opts.uuid_seed,
+            keyframe_tolerance=tolerance,
+            min_range_frames=opts.min_range_frames,
+            min_confidence=parse_min_confidence(opts.min_confidence),
+        )
+        batch = BatchLimits(opts.batch_max_lines, max_bytes, opts.max_feature_lines)
+        return RunSettings(
+            input=opts.input,
+            input_format=opts.input_format,
+            output=opts.output,
+            dead_letter=opts.dead_letter,
+            annotation=config,
+            batch=batch,
+            mode=PER_FILE if opts.complete_per_file else KEYED,
+            input_check=input_check,
+        )
+    except ValueError as e:
+        raise _flagged(e) from None

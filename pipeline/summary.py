@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import orjson
-from apache_beam.io.filesystems import FileSystems
-
-from transforms.write import MANIFEST
-
 _ORDER = [
     ("files_read", "input files read"),
     ("files_unreadable", "input files unreadable"),
@@ -23,12 +18,8 @@ _ORDER = [
     ("classifications", "global classifications"),
     ("lines", "NDJSON lines"),
     ("bytes", "NDJSON bytes"),
+    ("internal_errors", "internal errors (see the dead letter)"),
 ]
-
-
-def read_manifest(output: str) -> dict:
-    with FileSystems.open(FileSystems.join(output, MANIFEST), compression_type="uncompressed") as f:
-        return orjson.loads(f.read())
 
 
 def format_summary(manifest: dict) -> str:

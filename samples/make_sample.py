@@ -1,6 +1,6 @@
 """Writes the bundled sample: samples/sample.parquet and the same rows as samples/sample.avro.
 
-The sample holds every example of the spec (shared/spec/labelbox-video-predictions.txt, video
+The sample holds every example of the spec (Labelbox's docs page "Upload video predictions", video
 "sample-video-2.mp4"), a dense video as a detector and tracker would write it (smooth tracks
 with an occlusion gap, a scene radio whose answer changes, a checklist, global answers), a
 video referenced by data row id and feature schema ids, and three invalid rows to show the

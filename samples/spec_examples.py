@@ -1,7 +1,7 @@
 """The rows that express every NDJSON example of Labelbox's "Upload video predictions" page.
 
-Each example of shared/spec/labelbox-video-predictions.txt, written as input rows of the input
-contract (shared/spec/INPUT.md), frames numbered from 1 (--frame_base 1) like Labelbox's. The
+Each example of Labelbox's docs page "Upload video predictions", written as input rows of the input
+contract (docs/input-contract.md), frames numbered from 1 (--frame_base 1) like Labelbox's. The
 test suite holds the spec's expected NDJSON; the bundled sample starts from these rows.
 """
 

@@ -16,11 +16,11 @@ def core_lines(rows: list[dict], config: AnnotationConfig | None = None) -> list
     """All NDJSON lines the core builds from rows (validation, keying, annotation), parsed."""
     config = config or AnnotationConfig()
     result = validate(conform(table_from_rows(rows), "test"), config.frame_base)
-    assert not result.reasons, list(zip(result.reasons, result.details, strict=True))
+    assert not result.rejections.reasons, list(zip(result.rejections.reasons, result.rejections.details, strict=True))
     out = []
     for key, chunk in split_by_key(result.valid):
         outcome = build_annotations(key, chunk, config)
-        assert not outcome.rejected_rows, outcome.rejected_reasons
+        assert not len(outcome.rejections), outcome.rejections.reasons
         out.extend(json.loads(line) for line in outcome.lines)
     return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import apache_beam as beam
@@ -12,12 +13,13 @@ from apache_beam import coders
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 
-from transforms import stats
+from transforms import outputs
 from transforms.coders import SourceTableCoder
 from transforms.core import formats
+from transforms.core.deadletter import file_dead_letter
 from transforms.core.memory import use_system_allocator
+from transforms.counters import CounterSet
 
 _LOG = logging.getLogger(__name__)
 
@@ -33,43 +35,9 @@ class SourceTable(NamedTuple):
 coders.registry.register_coder(SourceTable, SourceTableCoder)
 
 
-def match_inputs(pattern: str) -> list[FileMetadata]:
-    """The files an --input pattern (comma-separated patterns allowed) names, sorted by path."""
-    found: dict[str, FileMetadata] = {}
-    for part in [p.strip() for p in pattern.split(",") if p.strip()]:
-        for result in FileSystems.match([part]):
-            for meta in result.metadata_list:
-                found[meta.path] = meta
-    return [found[p] for p in sorted(found)]
-
-
-def check_inputs(pattern: str, input_format: str, max_files: int = 2000) -> dict:
-    """Check every matched file's schema against the contract, before the pipeline runs.
-
-    Reads only Parquet footers and Avro headers. Raises InputSchemaError (naming the file and
-    the column) or FileNotFoundError. Returns {"files": n, "rows": total or None, "checked": k}.
-    """
-    files = match_inputs(pattern)
-    if not files:
-        raise FileNotFoundError(f"--input {pattern!r} matched no files")
-    from transforms.core.conform import InputSchemaError, check_schema
-
-    total: int | None = 0
-    for meta in files[:max_files]:
-        fmt = formats.format_of(meta.path, input_format)
-        with FileSystems.open(meta.path, compression_type="uncompressed") as f:
-            try:
-                schema = formats.read_schema(f, fmt)
-                f.seek(0)
-                rows = formats.count_rows(f, fmt)
-            except Exception as e:  # corrupt, truncated, or another format
-                raise InputSchemaError(f"{meta.path}: cannot be read as {fmt}: {e}") from e
-            check_schema(schema, meta.path)
-        total = None if rows is None or total is None else total + rows
-    if len(files) > max_files:
-        _LOG.info("Checked the schema of the first %d of %d input files", max_files, len(files))
-        total = None
-    return {"files": len(files), "rows": total, "checked": min(len(files), max_files)}
+def split_patterns(pattern: str) -> list[str]:
+    """The patterns of an --input value (several may be separated by commas)."""
+    return [p.strip() for p in pattern.split(",") if p.strip()]
 
 
 class Progress:
@@ -102,50 +70,80 @@ class Progress:
                 _LOG.info("read %s rows, %.0f rows/s", f"{self.rows:,}", rate)
 
 
-class _ReadFileFn(beam.DoFn):
-    """Yields a file's rows as SourceTables; an unreadable file becomes a dead-letter record."""
+class FileTables:
+    """The rows of one input file as SourceTables (a row group, or 64k Avro rows, each), read
+    lazily; once iterated, `counts` and `dead_letters` say how the reading went.
+
+    A corrupt or truncated file (`formats.READ_ERRORS`) ends the iteration with one
+    `unreadable_file` record and the rows read before it kept; any other exception is a defect
+    and propagates, for the step to report as `internal_error`.
+    """
+
+    def __init__(self, path: str, input_format: str, progress: Progress | None = None):
+        self.path = path
+        self._format = input_format
+        self._progress = progress
+        self.rows = 0
+        self.counts: dict[str, int] = {}
+        self.dead_letters: list[bytes] = []
+
+    def __iter__(self) -> Iterator[SourceTable]:
+        try:
+            fmt = formats.format_of(self.path, self._format)
+            with FileSystems.open(self.path, compression_type="uncompressed") as f:
+                for table in formats.iter_tables(f, fmt):
+                    if self._progress is not None:
+                        self._progress.add(table.num_rows)
+                    first_row, self.rows = self.rows, self.rows + table.num_rows
+                    self.counts["rows_read"] = self.rows
+                    yield SourceTable(self.path, first_row, table)
+        except formats.READ_ERRORS as e:  # a bad file must not stop the others
+            _LOG.error("Cannot read %s after %d rows: %s", self.path, self.rows, e)
+            self.counts["files_unreadable"] = 1
+            detail = f"{type(e).__name__}: {e}"
+            self.dead_letters = [file_dead_letter(self.path, self.rows, detail)]
+            return
+        self.counts["files_read"] = 1
+
+
+class FileReadingFn(beam.DoFn):
+    """Base of the DoFns that read input files: the reader's progress log and counters, and
+    `read_file`, which yields a file's tables and then its outcome as step outputs."""
 
     def __init__(self, input_format: str, total_rows: int | None = None):
         self._format = input_format
         self._total_rows = total_rows
-        self._rows = Metrics.counter(stats.NAMESPACE, "rows_read")
-        self._files = Metrics.counter(stats.NAMESPACE, "files_read")
-        self._unreadable = Metrics.counter(stats.NAMESPACE, "files_unreadable")
+        self._counters = CounterSet()
 
     def setup(self):
         use_system_allocator()
         self._progress = Progress(self._total_rows)
 
+    def file_tables(self, meta: FileMetadata) -> FileTables:
+        return FileTables(meta.path, self._format, self._progress)
+
+
+class _ReadFileFn(FileReadingFn):
+    """Yields a file's rows as SourceTables, then its counts (and unreadable-file record)."""
+
     def process(self, meta: FileMetadata):
-        path = meta.path
-        first_row = 0
+        tables = self.file_tables(meta)
         try:
-            fmt = formats.format_of(path, self._format)
-            with FileSystems.open(path, compression_type="uncompressed") as f:
-                for table in formats.iter_tables(f, fmt):
-                    self._rows.inc(table.num_rows)
-                    self._progress.add(table.num_rows)
-                    yield stats.output({"rows_read": table.num_rows})
-                    yield SourceTable(path, first_row, table)
-                    first_row += table.num_rows
-        except Exception as e:  # a corrupt or unreadable file must not stop the others
-            _LOG.error("Cannot read %s after %d rows: %s", path, first_row, e)
-            self._unreadable.inc()
-            yield stats.output({"files_unreadable": 1})
-            yield beam.pvalue.TaggedOutput(
-                stats.DEAD_LETTER,
-                stats.file_dead_letter(path, first_row, f"{type(e).__name__}: {e}"),
-            )
+            yield from tables
+        except Exception as e:
+            # Rows already yielded are counted by what happens to them downstream; the rest
+            # of the file is reported, with the exception, as an internal error.
+            yield from outputs.route(tables, self._counters)
+            yield from outputs.internal_error(e, 0, {"source": {"file": meta.path}}, self._counters)
             return
-        self._files.inc()
-        yield stats.output({"files_read": 1})
+        yield from outputs.route(tables, self._counters)
 
 
+@beam.typehints.with_output_types(SourceTable)
 class ReadFrameRows(beam.PTransform):
     """Reads every file an --input pattern matches, as SourceTables (one per row group).
 
-    Outputs: main (SourceTable), `stats.STATS` (counter dicts), `stats.DEAD_LETTER`
-    (unreadable files).
+    Outputs: `tables` (SourceTable), `stats` (counter dicts), `dead_letter` (unreadable files).
     """
 
     def __init__(self, pattern: str, input_format: str = "auto", total_rows: int | None = None):
@@ -161,16 +159,17 @@ class ReadFrameRows(beam.PTransform):
             | "ReadFiles"
             >> beam.ParDo(_ReadFileFn(self._format, self._total_rows))
             .with_output_types(SourceTable)
-            .with_outputs(stats.STATS, stats.DEAD_LETTER, main="tables")
+            .with_outputs(outputs.STATS, outputs.DEAD_LETTER, main="tables")
         )
 
 
+@beam.typehints.with_output_types(FileMetadata)
 class MatchInputs(beam.PTransform):
     """The files an --input pattern matches, spread over workers."""
 
     def __init__(self, pattern: str):
         super().__init__()
-        self._patterns = [p.strip() for p in pattern.split(",") if p.strip()]
+        self._patterns = split_patterns(pattern)
 
     def expand(self, pbegin):
         return (

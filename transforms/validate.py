@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import apache_beam as beam
 import pyarrow as pa
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
-from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms import stats
+from transforms import outputs
+from transforms.buffering import WindowedBuffers, in_window
+from transforms.core.checking import check_rows
 from transforms.core.config import AnnotationConfig
-from transforms.core.convert import Checked, check_table
-from transforms.core.keys import split_by_key
+from transforms.core.keys import Key, split_by_key
+from transforms.counters import CounterSet
 from transforms.read import SourceTable
-
-
-def emit_checked(checked: Checked, counters: stats.CounterSet):
-    """A checked table as step outputs: counts, dead letters, then the valid rows (if any)."""
-    if checked.counts:
-        counters.inc(checked.counts)
-        yield stats.output(checked.counts)
-    for line in checked.dead_letters:
-        yield beam.pvalue.TaggedOutput(stats.DEAD_LETTER, line)
-    if checked.valid is not None:
-        yield checked.valid
 
 
 class _ValidateFn(beam.DoFn):
@@ -31,18 +19,25 @@ class _ValidateFn(beam.DoFn):
 
     def __init__(self, config: AnnotationConfig):
         self._config = config
-        self._counters = stats.CounterSet()
+        self._counters = CounterSet()
 
     def process(self, element: SourceTable):
-        checked = check_table(element.table, element.source, element.first_row, self._config)
-        yield from emit_checked(checked, self._counters)
+        try:
+            checked = check_rows(element.table, element.source, element.first_row, self._config)
+        except Exception as e:
+            where = {"source": {"file": element.source, "row": element.first_row}}
+            yield from outputs.internal_error(e, element.table.num_rows, where, self._counters)
+            return
+        yield from outputs.route(checked, self._counters, checked.valid)
 
 
+@beam.typehints.with_input_types(SourceTable)
+@beam.typehints.with_output_types(pa.Table)
 class ValidateRows(beam.PTransform):
     """Checks every row against the input contract; filters rows under --min_confidence.
 
-    Outputs: main (validated tables), `stats.DEAD_LETTER` (one record per rejected row, with
-    its reason), `stats.STATS` (rejections by reason, rows filtered).
+    Outputs: `valid` (validated tables), `dead_letter` (one record per rejected row, with its
+    reason), `stats` (rejections by reason, rows filtered).
     """
 
     def __init__(self, config: AnnotationConfig):
@@ -52,11 +47,12 @@ class ValidateRows(beam.PTransform):
     def expand(self, tables):
         return tables | "Validate" >> beam.ParDo(_ValidateFn(self._config)).with_output_types(
             pa.Table
-        ).with_outputs(stats.STATS, stats.DEAD_LETTER, main="valid")
+        ).with_outputs(outputs.STATS, outputs.DEAD_LETTER, main="valid")
 
 
 class _KeyRowsFn(beam.DoFn):
-    """Buffers a bundle's validated tables up to `max_buffered_rows`, then splits them by key.
+    """Buffers a bundle's validated tables up to `max_buffered_rows` per window, then splits
+    them by key.
 
     One chunk per key per buffer-full (rather than per row group) means far fewer state
     appends and coder calls downstream; the cap bounds the memory a large bundle can hold.
@@ -66,25 +62,29 @@ class _KeyRowsFn(beam.DoFn):
         self._max_rows = max_buffered_rows
 
     def start_bundle(self):
-        self._tables: list[pa.Table] = []
-        self._rows = 0
+        self._buffers: WindowedBuffers[pa.Table] = WindowedBuffers(
+            self._max_rows, lambda t: t.num_rows
+        )
 
-    def process(self, table: pa.Table):
-        self._tables.append(table)
-        self._rows += table.num_rows
-        if self._rows >= self._max_rows:
-            yield from self._flush()
+    def process(self, table: pa.Table, window=beam.DoFn.WindowParam):
+        full = self._buffers.add(window, table)
+        if full:
+            for keyed in _split(full):
+                yield in_window(keyed, window)
 
     def finish_bundle(self):
-        for element in self._flush():
-            yield WindowedValue(element, MIN_TIMESTAMP, [GlobalWindow()])
-
-    def _flush(self):
-        tables, self._tables, self._rows = self._tables, [], 0
-        if tables:
-            yield from split_by_key(tables[0] if len(tables) == 1 else pa.concat_tables(tables))
+        for window, tables in self._buffers.drain():
+            for keyed in _split(tables):
+                yield in_window(keyed, window)
 
 
+def _split(tables: list[pa.Table]):
+    if tables:
+        yield from split_by_key(tables[0] if len(tables) == 1 else pa.concat_tables(tables))
+
+
+@beam.typehints.with_input_types(pa.Table)
+@beam.typehints.with_output_types(tuple[Key, pa.Table])
 class KeyRows(beam.PTransform):
     """Validated tables to (key, chunk); key: (data row field, data row, feature field, feature)."""
 

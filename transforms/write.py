@@ -1,43 +1,38 @@
-"""WriteBatches: Fragments to NDJSON batch files, and the run manifest beside them.
+"""WriteBatches and WriteDeadLetters: Fragments to NDJSON batch files, rejected rows to staged
+dead-letter files.
 
 Lines are first staged in temporary files (a few per bundle), so only small metadata travels
 to the single planning step; the planner packs whole data rows into files within the limits,
 and the files are then written in parallel from the staged bytes. Memory stays bounded by the
-staging buffer whatever the output size. The temporary directory is removed when the manifest
-is written; a failed run leaves it behind (named .keyframer-tmp-<run id>).
+staging buffer whatever the output size. The temporary directory is removed when the run is
+finalized; a failed run leaves it behind (named .keyframer-tmp-<run id>).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-
 import apache_beam as beam
-import orjson
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
-from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms import stats
-from transforms.core import counts
-from transforms.core.batching import BatchPlan, StagedFragment, plan_batches
-from transforms.group import Fragment
+from transforms.buffering import WindowedBuffers, in_window
+from transforms.core.batching import (
+    BatchLimits,
+    BatchPlan,
+    StagedFragment,
+    batch_file_name,
+    plan_batches,
+)
+from transforms.core.fragments import Fragment
+from transforms.core.staging import copy_plan, stage_fragments
 
 _LOG = logging.getLogger(__name__)
 
-MANIFEST = "manifest.json"
 STAGE_BUFFER_BYTES = 16 * 2**20
 
 
-def batch_name(index: int, total: int) -> str:
-    """Output file names never contain a global key, whatever characters it has."""
-    return f"batch-{index:05d}-of-{total:05d}.ndjson"
-
-
-def new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+def _open_for_read(path: str):
+    return FileSystems.open(path, compression_type="uncompressed")
 
 
 class _StageFragmentsFn(beam.DoFn):
@@ -47,31 +42,25 @@ class _StageFragmentsFn(beam.DoFn):
         self._tmp_dir = tmp_dir
 
     def start_bundle(self):
-        self._pending: list[Fragment] = []
-        self._size = 0
+        self._buffers: WindowedBuffers[Fragment] = WindowedBuffers(
+            STAGE_BUFFER_BYTES, lambda f: len(f.data)
+        )
 
-    def process(self, fragment: Fragment):
-        self._pending.append(fragment)
-        self._size += len(fragment.data)
-        if self._size >= STAGE_BUFFER_BYTES:
-            yield from self._flush()
+    def process(self, fragment: Fragment, window=beam.DoFn.WindowParam):
+        full = self._buffers.add(window, fragment)
+        if full:
+            for staged in self._stage(full):
+                yield in_window(staged, window)
 
     def finish_bundle(self):
-        for staged in self._flush():
-            yield WindowedValue(staged, MIN_TIMESTAMP, [GlobalWindow()])
+        for window, pending in self._buffers.drain():
+            for staged in self._stage(pending):
+                yield in_window(staged, window)
 
-    def _flush(self):
-        pending, self._pending, self._size = self._pending, [], 0
-        if not pending:
-            return
+    def _stage(self, pending: list[Fragment]) -> list[StagedFragment]:
         path = FileSystems.join(self._tmp_dir, f"stage-{uuid.uuid4().hex}.ndjson")
-        staged, offset = [], 0
         with FileSystems.create(path) as f:
-            for frag in pending:
-                f.write(frag.data)
-                staged.append(StagedFragment(frag.key, path, offset, frag.line_ends))
-                offset += len(frag.data)
-        yield from staged
+            return stage_fragments(pending, f, path)
 
 
 class _StageDeadLettersFn(beam.DoFn):
@@ -85,27 +74,29 @@ class _StageDeadLettersFn(beam.DoFn):
         self._tmp_dir = tmp_dir
 
     def start_bundle(self):
-        self._lines: list[bytes] = []
-        self._size = 0
+        self._buffers: WindowedBuffers[bytes] = WindowedBuffers(
+            STAGE_BUFFER_BYTES, lambda line: len(line) + 1
+        )
 
-    def process(self, line: bytes):
-        self._lines.append(line)
-        self._size += len(line) + 1
-        if self._size >= STAGE_BUFFER_BYTES:
-            yield self._flush()
+    def process(self, line: bytes, window=beam.DoFn.WindowParam):
+        full = self._buffers.add(window, line)
+        if full:
+            yield in_window(self._stage(full), window)
 
     def finish_bundle(self):
-        if self._lines:
-            yield WindowedValue(self._flush(), MIN_TIMESTAMP, [GlobalWindow()])
+        for window, lines in self._buffers.drain():
+            if lines:
+                yield in_window(self._stage(lines), window)
 
-    def _flush(self) -> tuple[str, int]:
-        lines, self._lines, self._size = self._lines, [], 0
+    def _stage(self, lines: list[bytes]) -> tuple[str, int]:
         path = FileSystems.join(self._tmp_dir, f"rejected-{uuid.uuid4().hex}.ndjson")
         with FileSystems.create(path, mime_type="application/x-ndjson") as f:
             f.write(b"\n".join(lines) + b"\n")
         return path, len(lines)
 
 
+@beam.typehints.with_input_types(bytes)
+@beam.typehints.with_output_types(tuple[str, int])
 class WriteDeadLetters(beam.PTransform):
     """Dead-letter records to staged files; returns (path, records) per staged file."""
 
@@ -138,24 +129,9 @@ class _WriteBatchFn(beam.DoFn):
 
     def process(self, element: tuple[int, BatchPlan]):
         total, plan = element
-        path = FileSystems.join(self._output, batch_name(plan.index, total))
-        handles = {}
-        try:
-            with FileSystems.create(path, mime_type="application/x-ndjson") as out:
-                for piece in plan.pieces:
-                    src = handles.get(piece.path)
-                    if src is None:
-                        src = handles[piece.path] = FileSystems.open(
-                            piece.path, compression_type="uncompressed"
-                        )
-                    src.seek(piece.offset)
-                    data = src.read(piece.length)
-                    if len(data) != piece.length:
-                        raise OSError(f"short read of {piece.path}: staged lines are missing")
-                    out.write(data)
-        finally:
-            for h in handles.values():
-                h.close()
+        path = FileSystems.join(self._output, batch_file_name(plan.index, total))
+        with FileSystems.create(path, mime_type="application/x-ndjson") as out:
+            copy_plan(plan, _open_for_read, out)
         yield {
             "path": path,
             "lines": plan.lines,
@@ -165,36 +141,32 @@ class _WriteBatchFn(beam.DoFn):
         }
 
 
-def _plans(staged: list[StagedFragment], max_lines: int, max_bytes: int, max_feature_lines: int):
-    plans = plan_batches(staged, max_lines, max_bytes, max_feature_lines)
+def _plans(staged: list[StagedFragment], limits: BatchLimits):
+    plans = plan_batches(staged, limits.max_lines, limits.max_bytes, limits.max_feature_lines)
     return [(len(plans), p) for p in plans]
 
 
+@beam.typehints.with_input_types(Fragment)
+@beam.typehints.with_output_types(dict)
 class WriteBatches(beam.PTransform):
     """Fragments to batch files `batch-NNNNN-of-MMMMM.ndjson` in `output_dir`.
 
-    Returns a PCollection of one dict per written file (path, lines, bytes, data_rows).
+    Returns a PCollection of one dict per written file (path, lines, bytes, data_rows,
+    oversized_lines).
     """
 
-    def __init__(
-        self,
-        output_dir: str,
-        tmp_dir: str,
-        max_lines: int,
-        max_bytes: int,
-        max_feature_lines: int = 5_000,
-    ):
+    def __init__(self, output_dir: str, tmp_dir: str, limits: BatchLimits):
         super().__init__()
         self._output = output_dir
         self._tmp = tmp_dir
-        self._limits = (max_lines, max_bytes, max_feature_lines)
+        self._limits = limits
 
     def expand(self, fragments):
         return (
             fragments
             | "StageLines" >> beam.ParDo(_StageFragmentsFn(self._tmp))
             | "CollectStaged" >> beam.combiners.ToList()
-            | "PlanBatches" >> beam.FlatMap(_plans, *self._limits)
+            | "PlanBatches" >> beam.FlatMap(_plans, self._limits)
             | "SpreadBatches" >> beam.Reshuffle()
             | "WriteBatchFiles" >> beam.ParDo(_WriteBatchFn(self._output))
         )
@@ -209,62 +181,3 @@ def remove_dir(path: str) -> None:
         FileSystems.delete(staged)
     if FileSystems.exists(path):
         FileSystems.delete([path])
-
-
-class _FinalizeFn(beam.DoFn):
-    def __init__(self, output_dir: str, tmp_dir: str, dead_letter_dir: str, header: dict):
-        self._output = output_dir
-        self._tmp = tmp_dir
-        self._dead_dir = dead_letter_dir
-        self._header = header
-
-    def process(self, totals: dict, files: list[dict], dead_letters: list[tuple[str, int]]):
-        ok, equation = counts.reconcile(totals)
-        written = sorted(files, key=lambda f: f["path"])
-        dead_letter_files = publish_dead_letters(dead_letters, self._dead_dir)
-        manifest = {
-            **self._header,
-            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "counts": {k: v for k, v in totals.items() if not k.startswith("rejected.")},
-            "rejected": counts.rejected_by_reason(totals),
-            "reconciled": ok,
-            "reconciliation": equation,
-            "files": written,
-            "dead_letter_files": dead_letter_files,
-        }
-        path = FileSystems.join(self._output, MANIFEST)
-        with FileSystems.create(path, mime_type="application/json") as f:
-            f.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
-        remove_dir(self._tmp)
-        if not ok:
-            _LOG.error("Row counts do not reconcile: %s", equation)
-        yield manifest
-
-
-class WriteManifest(beam.PTransform):
-    """Writes manifest.json (options, counts, files) once everything else is written."""
-
-    def __init__(
-        self,
-        output_dir: str,
-        tmp_dir: str,
-        dead_letter_dir: str,
-        header: dict,
-        files,
-        dead_letter_files,
-    ):
-        super().__init__()
-        self._output = output_dir
-        self._tmp = tmp_dir
-        self._dead_dir = dead_letter_dir
-        self._header = header
-        self._files = files
-        self._dead = dead_letter_files
-
-    def expand(self, all_stats):
-        totals = all_stats | "SumCounts" >> beam.CombineGlobally(stats.SumCounts())
-        return totals | "WriteManifest" >> beam.ParDo(
-            _FinalizeFn(self._output, self._tmp, self._dead_dir, self._header),
-            beam.pvalue.AsList(self._files),
-            beam.pvalue.AsList(self._dead),
-        )

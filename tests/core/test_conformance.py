@@ -1,9 +1,9 @@
 """Conformance with the official Labelbox SDK's own video fixtures.
 
-The corpus is `shared/conformance/labelbox-fixtures/` (see its README.txt): for each test of the
+The corpus is `tests/fixtures/labelbox-sdk-video/` (see its README.md): for each test of the
 SDK's `test_video.py`, `cases/<name>/input.json` (the SDK's Label input as plain JSON) and
 `cases/<name>/expected.json` (the NDJSON the SDK writes). Each case's annotations are turned into
-keyframer input rows (shared/spec/INPUT.md), run through the Beam-free core, and compared with
+keyframer input rows (docs/input-contract.md), run through the Beam-free core, and compared with
 the SDK's NDJSON after applying ONLY the differences keyframer makes on purpose (README.md,
 "Output"), each a small named transformation of the EXPECTED side below. Anything else that
 differs fails the test.
@@ -24,7 +24,7 @@ from transforms.core.config import AnnotationConfig
 FIXTURES = Path(
     os.environ.get(
         "KEYFRAMER_CONFORMANCE_DIR",
-        Path(__file__).resolve().parents[3] / "shared" / "conformance" / "labelbox-fixtures",
+        Path(__file__).resolve().parents[1] / "fixtures" / "labelbox-sdk-video",
     )
 )
 CASES = (
@@ -49,7 +49,7 @@ def _load(relative: str) -> object:
 
 
 # ---------------------------------------------------------------------------------------------
-# The SDK's Label input -> keyframer input rows (shared/spec/INPUT.md)
+# The SDK's Label input -> keyframer input rows (docs/input-contract.md)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -281,11 +281,11 @@ def _core_with_rejections(rows: list[dict], config) -> tuple[list[dict], dict[st
     from transforms.core.validation import validate
 
     result = validate(conform(table_from_rows(rows), "fixture"), config.frame_base)
-    assert not result.reasons, result.details
+    assert not result.rejections.reasons, result.rejections.details
     lines, rejected = [], Counter()
     for key, chunk in split_by_key(result.valid):
         outcome = build_annotations(key, chunk, config)
-        positions, reasons = outcome.rejections()
+        positions, reasons = outcome.rejections.rows, outcome.rejections.reasons
         assert set(reasons) <= {"kind_conflict"}, reasons
         kinds = complete(chunk).column("kind").to_pylist()
         rejected.update(kinds[i] for i in positions.tolist())
@@ -344,7 +344,7 @@ def test_verbatim_fixture_is_the_case_expected_output(verbatim: str, case: str) 
     fixture = _load(verbatim)
     expected = _load(f"cases/{case}/expected.json")
     assert canonical(as_keyframer_writes(fixture)) == canonical(as_keyframer_writes(expected))
-    # And byte-for-byte the same data, uuids included (README.txt: "this is the fixture file").
+    # And byte-for-byte the same data, uuids included (README.md: "this is the fixture file").
     assert fixture == expected
 
 

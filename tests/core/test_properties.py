@@ -1,6 +1,6 @@
 """Property-based tests of the Beam-free core: rows in, Labelbox video NDJSON lines out.
 
-The oracles here are written from the rules of the issue and shared/spec/INPUT.md, not from the
+The oracles here are written from the rules of the issue and docs/input-contract.md, not from the
 core's helpers: a frame seen twice in a track keeps its highest-confidence row (null = 1.0),
 segments follow segment_index or the gap rule, frame classifications become per-answer
 inclusive ranges, output frame = input frame - frame_base + labelbox_frame_base, and every line
@@ -28,7 +28,7 @@ from transforms.core.annotate import build_annotations
 from transforms.core.columns import table_from_rows
 from transforms.core.config import AnnotationConfig
 from transforms.core.conform import conform
-from transforms.core.convert import convert_tables
+from transforms.core.conversion import convert_tables
 from transforms.core.keys import concat_chunks, split_by_key
 from transforms.core.validation import MAX_FRAME, validate
 
@@ -295,7 +295,7 @@ def all_rows(specs: list[KeySpec]) -> list[dict]:
 
 def validated(rows: list[dict], config: AnnotationConfig) -> pa.Table:
     result = validate(conform(table_from_rows(rows), "test"), config.frame_base)
-    assert not result.reasons, list(zip(result.reasons, result.details, strict=True))
+    assert not result.rejections.reasons, list(zip(result.rejections.reasons, result.rejections.details, strict=True))
     return result.valid
 
 
@@ -304,7 +304,7 @@ def run(rows: list[dict], config: AnnotationConfig) -> dict:
     out = {}
     for key, chunk in split_by_key(validated(rows, config)):
         outcome = build_annotations(key, chunk, config)
-        assert not outcome.rejected_rows, outcome.rejected_reasons
+        assert not len(outcome.rejections), outcome.rejections.reasons
         out[key] = outcome
     return out
 
@@ -703,7 +703,7 @@ def run_chunked(chunks: list[list[dict]], config: AnnotationConfig) -> dict:
     for key in sorted(parts):
         table = concat_chunks(parts[key])
         outcome = build_annotations(key, table, config)
-        assert not outcome.rejected_rows, outcome.rejected_reasons
+        assert not len(outcome.rejections), outcome.rejections.reasons
         out[key] = outcome
     return out
 

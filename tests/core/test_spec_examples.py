@@ -1,6 +1,6 @@
 """Every NDJSON example of the user's reference page, reproduced from equivalent input rows.
 
-Expected values are the spec's NDJSON (shared/spec/labelbox-video-predictions.txt), with the
+Expected values are the spec's NDJSON (Labelbox's docs page "Upload video predictions"), with the
 `dataRow` its step 5 adds to each. Where the spec's Python and NDJSON forms disagree, the NDJSON
 form is followed; the one deliberate difference is documented at its test (README, "Output").
 """

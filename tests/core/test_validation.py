@@ -19,7 +19,7 @@ from transforms.core.columns import table_from_rows
 from transforms.core.config import AnnotationConfig
 from transforms.core.conform import conform
 from transforms.core.keys import split_by_key
-from transforms.core.outcome import GROUP_REASONS
+from transforms.core.annotations import GROUP_REASONS
 from transforms.core.validation import MAX_FRAME, REASONS, validate
 
 NAN, INF = math.nan, math.inf
@@ -30,7 +30,7 @@ def reasons_of(rows: list[dict], frame_base: int = 1) -> list[str | None]:
     """The reason of each row (None where it passes), in row order."""
     result = validate(conform(table_from_rows(rows), "test.parquet"), frame_base)
     out: list[str | None] = [None] * len(rows)
-    for i, reason in zip(result.rejected_rows.tolist(), result.reasons, strict=True):
+    for i, reason in zip(result.rejections.rows.tolist(), result.rejections.reasons, strict=True):
         out[i] = reason
     assert result.valid.num_rows == out.count(None)
     return out
@@ -80,10 +80,10 @@ def test_all_cases_in_one_table():
         rows += [twin, bad]
         expected += [None, reason]
     result = validate(conform(table_from_rows(rows), "t"), 1)
-    assert result.rejected_rows.tolist() == [i for i, e in enumerate(expected) if e]
-    assert result.reasons == [e for e in expected if e]
-    assert result.details[:-2] == [REASONS[r] for r in result.reasons][:-2]
-    assert result.details[-2].startswith("classifications: not valid JSON")
+    assert result.rejections.rows.tolist() == [i for i, e in enumerate(expected) if e]
+    assert result.rejections.reasons == [e for e in expected if e]
+    assert result.rejections.details[:-2] == [REASONS[r] for r in result.rejections.reasons][:-2]
+    assert result.rejections.details[-2].startswith("classifications: not valid JSON")
     assert result.valid.num_rows == len(CASES)
     assert result.valid.column("kind").to_pylist() == [t["kind"] for _, t in CASES.values()]
 
@@ -337,9 +337,9 @@ VALID_CLASSIFICATIONS = {
 def test_invalid_classifications(case):
     value, fragment = INVALID_CLASSIFICATIONS[case]
     result = validate(conform(table_from_rows([bbox(classifications=value)]), "t"), 1)
-    assert result.reasons == ["invalid_classifications"]
-    assert result.details[0].startswith("classifications: ")
-    assert fragment in result.details[0]
+    assert result.rejections.reasons == ["invalid_classifications"]
+    assert result.rejections.details[0].startswith("classifications: ")
+    assert fragment in result.rejections.details[0]
 
 
 @pytest.mark.parametrize("case", list(VALID_CLASSIFICATIONS))
@@ -370,10 +370,10 @@ def test_invalid_classification_details_follow_their_rows():
         bbox(classifications=NESTED),
     ]
     result = validate(conform(table_from_rows(rows), "t"), 1)
-    assert result.rejected_rows.tolist() == [0, 1, 2]
-    assert "missing 'answer'" in result.details[0]
-    assert "not valid JSON" in result.details[1]
-    assert "missing 'answer'" in result.details[2]
+    assert result.rejections.rows.tolist() == [0, 1, 2]
+    assert "missing 'answer'" in result.rejections.details[0]
+    assert "not valid JSON" in result.rejections.details[1]
+    assert "missing 'answer'" in result.rejections.details[2]
 
 
 @pytest.mark.parametrize(
@@ -403,7 +403,7 @@ def build(rows: list[dict], config: AnnotationConfig | None = None):
     """(outcome, dead-letter records, parsed lines) of one key's rows."""
     config = config or AnnotationConfig()
     result = validate(conform(table_from_rows(rows), "t"), config.frame_base)
-    assert not result.reasons
+    assert not result.rejections.reasons
     keyed = list(split_by_key(result.valid))
     assert len(keyed) == 1
     key, chunk = keyed[0]

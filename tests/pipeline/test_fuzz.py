@@ -29,7 +29,7 @@ from transforms.core.config import AnnotationConfig
 from transforms.core.conform import conform
 from transforms.core.deadletter import dead_letter_lines
 from transforms.core.keys import split_by_key
-from transforms.core.outcome import GROUP_REASONS
+from transforms.core.annotations import GROUP_REASONS
 from transforms.core.validation import MAX_FRAME, REASONS, validate
 
 pytestmark = pytest.mark.pipeline
@@ -413,10 +413,9 @@ def run_core(paths: list[str], config: AnnotationConfig) -> dict:
                 table = conform(raw, path)
                 assert table.schema.equals(SCHEMA)
                 result = validate(table, config.frame_base)
-                rejected.update(result.reasons)
-                dead += dead_letter_lines(
-                    table, result.rejected_rows, result.reasons, result.details, path, first_row
-                )
+                rejected.update(result.rejections.reasons)
+                rej = result.rejections
+                dead += dead_letter_lines(table, rej.rows, rej.reasons, rej.details, path, first_row)
                 valid, n_filtered = filters.by_confidence(result.valid, thresholds)
                 filtered += n_filtered
                 valid_tables.append(valid)
@@ -426,7 +425,7 @@ def run_core(paths: list[str], config: AnnotationConfig) -> dict:
     for key, chunk in split_by_key(valid):
         outcome = build_annotations(key, chunk, config)
         used += outcome.counters["rows_used"]
-        _, reasons = outcome.rejections()
+        reasons = outcome.rejections.reasons
         rejected.update(reasons)
         dead += rejected_records(key, chunk, outcome)
         lines += outcome.lines

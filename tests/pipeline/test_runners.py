@@ -11,7 +11,7 @@ import pytest
 
 from tests.pipeline.conftest import dead_letters, output_lines, run_keyframer
 from transforms.core.config import AnnotationConfig
-from transforms.core.convert import convert_tables
+from transforms.core.conversion import convert_tables
 from transforms.core.formats import iter_tables
 
 pytestmark = pytest.mark.pipeline

@@ -18,6 +18,29 @@ FEATURE_LINES_LIMIT = 5_000
 
 
 @dataclass(frozen=True)
+class BatchLimits:
+    """How big a batch file may be: lines, bytes, and lines of one (data row, feature)."""
+
+    max_lines: int = 5_000
+    max_bytes: int = 32 * 2**20
+    max_feature_lines: int = FEATURE_LINES_LIMIT
+
+    def __post_init__(self) -> None:
+        if self.max_lines < 1:
+            raise ValueError("batch_max_lines must be at least 1")
+        if not 1 <= self.max_feature_lines <= FEATURE_LINES_LIMIT:
+            raise ValueError(f"max_feature_lines must be between 1 and {FEATURE_LINES_LIMIT}")
+        if self.max_bytes < 1024:
+            raise ValueError("batch_max_bytes must be at least 1024")
+
+
+def batch_file_name(index: int, total: int) -> str:
+    """`batch-NNNNN-of-MMMMM.ndjson`: output file names never contain a global key, whatever
+    characters it has."""
+    return f"batch-{index:05d}-of-{total:05d}.ndjson"
+
+
+@dataclass(frozen=True)
 class StagedFragment:
     """A key's lines, staged in a temporary file at [offset, offset + line_ends[-1])."""
 

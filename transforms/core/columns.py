@@ -1,4 +1,4 @@
-"""The input contract's columns (shared/spec/INPUT.md) and their canonical Arrow types."""
+"""The input contract's columns (docs/input-contract.md) and their canonical Arrow types."""
 
 from __future__ import annotations
 

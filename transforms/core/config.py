@@ -43,15 +43,15 @@ class AnnotationConfig:
 
     def __post_init__(self) -> None:
         if self.frame_base not in (0, 1):
-            raise ValueError("--frame_base must be 0 or 1")
+            raise ValueError("frame_base must be 0 or 1")
         if self.labelbox_frame_base not in (0, 1):
-            raise ValueError("--labelbox_frame_base must be 0 or 1")
+            raise ValueError("labelbox_frame_base must be 0 or 1")
         if self.max_gap_frames < 1:
-            raise ValueError("--max_gap_frames must be at least 1")
+            raise ValueError("max_gap_frames must be at least 1")
         if self.answer_field not in ANSWER_FIELDS:
-            raise ValueError(f"--answer_field must be one of {', '.join(ANSWER_FIELDS)}")
+            raise ValueError(f"answer_field must be one of {', '.join(ANSWER_FIELDS)}")
         if self.min_range_frames < 1:
-            raise ValueError("--min_range_frames must be at least 1")
+            raise ValueError("min_range_frames must be at least 1")
 
     @property
     def frame_offset(self) -> int:

@@ -16,7 +16,7 @@ from transforms.core import columns as c
 
 
 class InputSchemaError(ValueError):
-    """An input file does not follow the input contract (shared/spec/INPUT.md)."""
+    """An input file does not follow the input contract (docs/input-contract.md)."""
 
 
 _STRING_COLUMNS = {
@@ -149,7 +149,7 @@ def _cast_line(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def conform(batch: pa.RecordBatch | pa.Table, source: str) -> pa.Table:
-    """Return the batch with exactly the canonical columns (shared/spec/INPUT.md), cast.
+    """Return the batch with exactly the canonical columns (docs/input-contract.md), cast.
 
     Missing optional columns come back all-null; extra columns are dropped. Integer track ids
     become their decimal strings. Raises InputSchemaError for an incompatible type.

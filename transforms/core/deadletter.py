@@ -64,3 +64,18 @@ def dead_letter_lines(
         record["row"] = record_row
         out.append(orjson.dumps(record, default=_fallback))
     return out
+
+
+def file_dead_letter(path: str, rows_before: int, detail: str) -> bytes:
+    """The record of a file that could not be read from row `rows_before` on."""
+    return orjson.dumps(
+        {"reason": "unreadable_file", "detail": detail, "source": {"file": path, "row": rows_before}}
+    )
+
+
+def internal_error_record(detail: str, rows: int, where: dict[str, object]) -> bytes:
+    """The record of `rows` rows that a defect of keyframer's kept from being built: the
+    exception, and which key (or file) they belong to, so nothing is lost without a trace."""
+    return orjson.dumps(
+        {"reason": "internal_error", "detail": detail, "rows": rows, **where}, default=_fallback
+    )

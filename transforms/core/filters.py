@@ -24,13 +24,13 @@ def parse_min_confidence(values: list[str] | str | None) -> dict[str, float]:
         kind, _, number = item.rpartition("=")
         kind = kind.strip() or ALL_KINDS
         if kind != ALL_KINDS and kind not in c.KINDS:
-            raise ValueError(f"--min_confidence: unknown kind {kind!r} in {item!r}")
+            raise ValueError(f"min_confidence: unknown kind {kind!r} in {item!r}")
         try:
             threshold = float(number)
         except ValueError:
-            raise ValueError(f"--min_confidence: {number!r} is not a number") from None
+            raise ValueError(f"min_confidence: {number!r} is not a number") from None
         if not 0 <= threshold <= 1:
-            raise ValueError(f"--min_confidence: {threshold} is not in [0, 1]")
+            raise ValueError(f"min_confidence: {threshold} is not in [0, 1]")
         out[kind] = threshold
     return out
 

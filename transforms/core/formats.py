@@ -22,6 +22,10 @@ PARQUET, AVRO = "parquet", "avro"
 FORMATS = (PARQUET, AVRO)
 _EXTENSIONS = {".parquet": PARQUET, ".pq": PARQUET, ".parq": PARQUET, ".avro": AVRO}
 
+# What a corrupt, truncated or mislabelled file raises while it is read (Arrow, fastavro and
+# the file system). Anything else is a defect of ours, reported as `internal_error`.
+READ_ERRORS = (OSError, EOFError, ValueError, pa.ArrowException)
+
 # Rows per Arrow table handed downstream when a file has no row groups of its own (Avro).
 AVRO_CHUNK_ROWS = 65_536
 
@@ -30,7 +34,7 @@ def format_of(path: str, declared: str = "auto") -> str:
     """The file format: `declared` unless 'auto', else from the extension."""
     if declared != "auto":
         if declared not in FORMATS:
-            raise ValueError(f"--input_format must be auto, parquet or avro, not {declared!r}")
+            raise ValueError(f"input_format must be auto, parquet or avro, not {declared!r}")
         return declared
     ext = os.path.splitext(path.rstrip("/"))[1].lower()
     try:

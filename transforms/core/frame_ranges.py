@@ -14,10 +14,10 @@ from transforms.core import columns as c
 from transforms.core import ndjson
 from transforms.core.config import AnnotationConfig
 from transforms.core.keys import Key
-from transforms.core.outcome import Outcome
+from transforms.core.annotations import KeyAnnotations
 from transforms.core.segments import one_row_per_frame, pack, usable_segments
 from transforms.core.smoothing import Range, smooth_checklist, smooth_radio
-from transforms.core.tables import answer_codes, floats, row_text
+from transforms.core.column_values import answer_codes, floats, row_text
 
 
 def build_frame_ranges(
@@ -26,9 +26,9 @@ def build_frame_ranges(
     table: pa.Table,
     positions: np.ndarray,
     config: AnnotationConfig,
-    outcome: Outcome,
+    annotations: KeyAnnotations,
 ) -> None:
-    """Append the lines of one frame-based radio or checklist feature to `outcome`."""
+    """Append the lines of one frame-based radio or checklist feature to `annotations`."""
     n = table.num_rows
     answer, names = answer_codes(table)
     frame = np.asarray(table.column(c.FRAME).combine_chunks().to_numpy(), dtype=np.int64)
@@ -48,7 +48,7 @@ def build_frame_ranges(
         breaks = np.r_[False, t[1:] != t[:-1]]
 
     usable = usable_segments(
-        table, answer, frame, winners, losers, positions, config.max_gap_frames, outcome, breaks
+        table, answer, frame, winners, losers, positions, config.max_gap_frames, annotations, breaks
     )
     if usable is None:
         return
@@ -68,8 +68,8 @@ def build_frame_ranges(
             ranges, removed = smooth_radio(ranges, config.min_range_frames, config.max_gap_frames)
         else:
             ranges, removed = smooth_checklist(ranges, config.min_range_frames)
-        outcome.count("ranges_smoothed", removed)
-    outcome.count("frame_ranges", len(ranges))
+        annotations.count("ranges_smoothed", removed)
+    annotations.count("frame_ranges", len(ranges))
 
     field = ndjson.answer_field(config, key).encode()
     answers = []
@@ -84,9 +84,9 @@ def build_frame_ranges(
         )
     if kind == c.RADIO:
         for name, body in answers:
-            outcome.line(ndjson.line_head(config, key, "answer", name) + b'"answer":' + body + b"}")
+            annotations.line(ndjson.line_head(config, key, "answer", name) + b'"answer":' + body + b"}")
     elif answers:
-        outcome.line(
+        annotations.line(
             ndjson.line_head(config, key)
             + b'"answer":['
             + b",".join(body for _, body in answers)

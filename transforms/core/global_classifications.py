@@ -13,9 +13,9 @@ from transforms.core import columns as c
 from transforms.core import ndjson
 from transforms.core.config import AnnotationConfig
 from transforms.core.keys import Key
-from transforms.core.outcome import Outcome
+from transforms.core.annotations import KeyAnnotations
 from transforms.core.segments import one_row_per_frame
-from transforms.core.tables import answer_codes, floats, row_text
+from transforms.core.column_values import answer_codes, floats, row_text
 
 
 def _confidence(value: float) -> bytes:
@@ -23,22 +23,22 @@ def _confidence(value: float) -> bytes:
 
 
 def build_global(
-    key: Key, kind: str, table: pa.Table, config: AnnotationConfig, outcome: Outcome
+    key: Key, kind: str, table: pa.Table, config: AnnotationConfig, annotations: KeyAnnotations
 ) -> None:
-    """Append the line of one global classification to `outcome`."""
+    """Append the line of one global classification to `annotations`."""
     answer, names = answer_codes(table)
     confidence = floats(table, c.CONFIDENCE)
     group = answer if kind == c.CHECKLIST else np.zeros(table.num_rows, dtype=np.int64)
     winners, losers = one_row_per_frame(group, confidence, row_text(table))
-    outcome.count("duplicate_answers", len(losers))
-    outcome.count("rows_used", table.num_rows)
-    outcome.count("classifications", 1)
+    annotations.count("duplicate_answers", len(losers))
+    annotations.count("rows_used", table.num_rows)
+    annotations.count("classifications", 1)
     nested = table.column(c.CLASSIFICATIONS).combine_chunks().to_pylist()
     field = ndjson.answer_field(config, key).encode()
     head = ndjson.line_head(config, key)
     if kind == c.TEXT:
         w = int(winners[0])
-        outcome.line(
+        annotations.line(
             head
             + b'"answer":'
             + ndjson.json_string(names[answer[w]])
@@ -55,4 +55,4 @@ def build_global(
             item += b',"classifications":' + nested[w].encode()
         items.append(item + b"}")
     body = items[0] if kind == c.RADIO else b"[" + b",".join(items) + b"]"
-    outcome.line(head + b'"answer":' + body + b"}")
+    annotations.line(head + b'"answer":' + body + b"}")

@@ -18,9 +18,9 @@ from transforms.core import columns as c
 from transforms.core import ndjson
 from transforms.core.config import AnnotationConfig
 from transforms.core.keys import Key
-from transforms.core.outcome import Outcome
+from transforms.core.annotations import KeyAnnotations
 from transforms.core.segments import one_row_per_frame, pack, usable_segments
-from transforms.core.tables import floats, row_text, sorted_codes
+from transforms.core.column_values import floats, row_text, sorted_codes
 
 
 class _Geometry:
@@ -72,7 +72,7 @@ def _thin(
     rows: np.ndarray,
     classifications: np.ndarray,
     tolerance,
-    outcome: Outcome,
+    annotations: KeyAnnotations,
 ) -> np.ndarray:
     """Keep-mask over one segment's rows (sorted by frame)."""
     from transforms.core.thinning import reconstruction_error, select_keyframes
@@ -98,7 +98,7 @@ def _thin(
         keep[part] = kept
         err = reconstruction_error(frames[part], values, kept, tolerance.metric, geometry.kind)
         if len(err):
-            outcome.max_error(tolerance.metric, float(err.max()))
+            annotations.max_error(tolerance.metric, float(err.max()))
     return keep
 
 
@@ -108,9 +108,9 @@ def build_objects(
     table: pa.Table,
     positions: np.ndarray,
     config: AnnotationConfig,
-    outcome: Outcome,
+    annotations: KeyAnnotations,
 ) -> None:
-    """Append one line per track of `table` (all rows of one kind of one key) to `outcome`.
+    """Append one line per track of `table` (all rows of one kind of one key) to `annotations`.
 
     positions: each row's position in the key's table (for rejections).
     """
@@ -121,7 +121,7 @@ def build_objects(
     winners, losers = one_row_per_frame(pack(track_code, frame), confidence, row_text(table))
 
     usable = usable_segments(
-        table, track_code, frame, winners, losers, positions, config.max_gap_frames, outcome
+        table, track_code, frame, winners, losers, positions, config.max_gap_frames, annotations
     )
     if usable is None:
         return
@@ -142,11 +142,11 @@ def build_objects(
     if tolerance is not None:
         for s, e in itertools.pairwise(seg_bounds):
             keep[s:e] = _thin(
-                frames[s:e], geometry, rows[s:e], cls_text[rows[s:e]], tolerance, outcome
+                frames[s:e], geometry, rows[s:e], cls_text[rows[s:e]], tolerance, annotations
             )
-    outcome.count("keyframes_in", len(rows))
-    outcome.count("keyframes", int(keep.sum()))
-    outcome.count("segments", len(seg_bounds) - 1)
+    annotations.count("keyframes_in", len(rows))
+    annotations.count("keyframes", int(keep.sum()))
+    annotations.count("segments", len(seg_bounds) - 1)
 
     # Serialise the kept keyframes, then segments, then one line per track.
     kept_rows = rows[keep]
@@ -163,5 +163,5 @@ def build_objects(
     per_track = ndjson.grouped(seg_json, np.r_[track_starts, len(seg_starts)])
     for t, body in zip(track_of_seg[track_starts].tolist(), per_track, strict=True):
         head = ndjson.line_head(config, key, "track", track_names[t])
-        outcome.line(head + b'"segments":[' + body + b"]}")
-    outcome.count("objects", len(per_track))
+        annotations.line(head + b'"segments":[' + body + b"]}")
+    annotations.count("objects", len(per_track))

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from transforms.core import columns as c
-from transforms.core.outcome import Outcome
+from transforms.core.annotations import KeyAnnotations
 
 
 def pack(group: np.ndarray, frame: np.ndarray) -> np.ndarray:
@@ -131,7 +131,7 @@ def usable_segments(
     losers: np.ndarray,
     positions: np.ndarray,
     max_gap_frames: int,
-    outcome: Outcome,
+    annotations: KeyAnnotations,
     breaks: np.ndarray | None = None,
 ) -> Usable | None:
     """Segment the winning rows of each group (track or answer); reject whole groups whose
@@ -153,10 +153,10 @@ def usable_segments(
         ("segment_index_decreasing", seg.bad_decreasing),
     ):
         if len(bad):
-            outcome.reject(positions[np.flatnonzero(np.isin(group, bad))], reason)
+            annotations.reject(positions[np.flatnonzero(np.isin(group, bad))], reason)
     bad = np.r_[seg.bad_mixed, seg.bad_decreasing]
-    outcome.count("duplicate_frames", int((~np.isin(group[losers], bad)).sum()))
-    outcome.count("rows_used", int(len(group) - np.isin(group, bad).sum()))
+    annotations.count("duplicate_frames", int((~np.isin(group[losers], bad)).sum()))
+    annotations.count("rows_used", int(len(group) - np.isin(group, bad).sum()))
     good = ~np.isin(w_group, bad)
     if not good.any():
         return None

@@ -8,7 +8,7 @@ feature) need all of a key's rows and live in `annotate`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from transforms.core import columns as c
 from transforms.core.classifications import canonical_column
+from transforms.core.rejections import Rejections
 
 # Frames are packed with a track code into one int64 sort key, so they must fit in 31 bits.
 MAX_FRAME = 2**31 - 1
@@ -46,13 +47,14 @@ REASONS: dict[str, str] = {
 
 
 @dataclass
-class Validation:
-    """The outcome of validating one table: the rows that pass, and why the others did not."""
+class CheckedRows:
+    """Rows after a check: those that pass, the rejected ones with their reasons, and, once
+    `checking.check_rows` has made them, the dead-letter records and the counts."""
 
-    valid: pa.Table  # passing rows; `classifications` re-serialised in canonical form
-    rejected_rows: np.ndarray  # int64 row positions in the input table
-    reasons: list[str]  # one reason code per rejected row
-    details: list[str]  # one human-readable detail per rejected row
+    valid: pa.Table | None
+    rejections: Rejections = field(default_factory=Rejections)
+    dead_letters: list[bytes] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 def _np(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -99,8 +101,12 @@ def _line_checks(line: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return missing | bad_missing, nonfinite | bad_finite, short
 
 
-def validate(table: pa.Table, frame_base: int) -> Validation:
-    """Check every row of a conformed table (`conform.conform`) against the input contract."""
+def validate(table: pa.Table, frame_base: int) -> CheckedRows:
+    """Check every row of a conformed table (`conform.conform`) against the input contract.
+
+    Returns the passing rows (`classifications` re-serialised in canonical form) and the
+    rejections, positions in `table`; dead letters and counts are the caller's
+    (`checking.check_rows`)."""
     n = table.num_rows
     col = table.column
     kind = col(c.KIND)
@@ -174,21 +180,24 @@ def validate(table: pa.Table, frame_base: int) -> Validation:
         ("unsupported_nesting", nesting_bad),
     ]
     assert [name for name, _ in checks] == list(REASONS)
+    names = list(REASONS)
     code = np.zeros(n, dtype=np.int8)  # 0: valid; k: the k-th reason
     for k in range(len(checks), 0, -1):  # the first rule broken wins
         code[checks[k - 1][1]] = k
-    rejected = np.flatnonzero(code)
-    names = list(REASONS)
-    reasons = [names[k - 1] for k in code[rejected]]
-    details = [REASONS[r] for r in reasons]
-    if cls_invalid.any():
-        message_of_row = dict(zip(np.flatnonzero(cls_invalid).tolist(), cls_messages, strict=True))
-        details = [
-            f"classifications: {message_of_row[int(i)]}" if r == "invalid_classifications" else d
-            for i, r, d in zip(rejected, reasons, details, strict=True)
-        ]
+    rejections = Rejections()
+    for k in np.unique(code[code > 0]).tolist():
+        name = names[k - 1]
+        rows = np.flatnonzero(code == k)
+        if name == "invalid_classifications" and len(rows):
+            message_of_row = dict(
+                zip(np.flatnonzero(cls_invalid).tolist(), cls_messages, strict=True)
+            )
+            details = [f"classifications: {message_of_row[i]}" for i in rows.tolist()]
+            rejections.add(rows, name, details)
+        else:
+            rejections.add(rows, name, REASONS[name])
     keep = code == 0
     valid = table.set_column(c.COLUMNS.index(c.CLASSIFICATIONS), c.CLASSIFICATIONS, classifications)
     if not keep.all():
         valid = valid.filter(pa.array(keep))
-    return Validation(valid=valid, rejected_rows=rejected, reasons=reasons, details=details)
+    return CheckedRows(valid, rejections)

@@ -1,8 +1,8 @@
 """Counters of a run, as Beam Metrics (for the runner's UI) and as data (for the manifest).
 
 Metrics can be attempted rather than committed values and are not readable inside a pipeline,
-so each step also emits its counts as small dicts on a `stats` output; they are summed into
-the run manifest, which is the exact record of a run.
+so each step also emits its counts as small dicts on its `stats` output (see `outputs`); they
+are summed into the run manifest, which is the exact record of a run.
 """
 
 from __future__ import annotations
@@ -10,19 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import apache_beam as beam
-import orjson
 from apache_beam.metrics import Metrics
 
 from transforms.core import counts
 
 NAMESPACE = "keyframer"
-STATS = "stats"
-DEAD_LETTER = "dead_letter"
-
-
-def output(values: Mapping[str, float]) -> beam.pvalue.TaggedOutput:
-    """A counts dict on the stats output."""
-    return beam.pvalue.TaggedOutput(STATS, dict(values))
 
 
 class CounterSet:
@@ -47,17 +39,6 @@ class CounterSet:
             if counter is None:
                 counter = self._counters[name] = Metrics.counter(NAMESPACE, name)
             counter.inc(int(value))
-
-
-def file_dead_letter(path: str, rows_before: int, detail: str) -> bytes:
-    """The dead-letter record of a file that could not be read (from row `rows_before` on)."""
-    return orjson.dumps(
-        {
-            "reason": "unreadable_file",
-            "detail": detail,
-            "source": {"file": path, "row": rows_before},
-        }
-    )
 
 
 class SumCounts(beam.CombineFn):

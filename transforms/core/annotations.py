@@ -1,4 +1,4 @@
-"""What building one key's annotations produced: lines, counts, and rows rejected on the way."""
+"""What building one key's annotations produces: lines, counts, and rows rejected on the way."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from transforms.core.keys import Key
+from transforms.core.rejections import Rejections
 
 # Reasons found only once all of a key's rows are together (row-level ones: validation.REASONS).
 GROUP_REASONS: dict[str, str] = {
@@ -24,18 +27,21 @@ GROUP_REASONS: dict[str, str] = {
 
 
 @dataclass
-class Outcome:
-    """Accumulates one key's NDJSON lines, counters and group-level rejections.
+class KeyAnnotations:
+    """One (data row, feature)'s NDJSON lines, counters and group-level rejections.
 
+    The builders (objects, frame_ranges, global_classifications) add to it as they go;
+    `annotate.annotate_key` then adds the rejected rows' dead-letter records.
     Counters (all ints): rows_used, duplicate_frames, objects, segments, keyframes_in,
     keyframes, frame_ranges, classifications, lines, bytes; max errors are floats in `errors`.
     """
 
+    key: Key
     lines: list[bytes] = field(default_factory=list)
     counters: Counter = field(default_factory=Counter)
     errors: dict[str, float] = field(default_factory=dict)
-    rejected_rows: list[np.ndarray] = field(default_factory=list)  # positions in the key's table
-    rejected_reasons: list[str] = field(default_factory=list)  # one per array above
+    rejections: Rejections = field(default_factory=Rejections)  # positions in the key's table
+    dead_letters: list[bytes] = field(default_factory=list)
 
     def line(self, text: bytes) -> None:
         self.lines.append(text)
@@ -47,23 +53,13 @@ class Outcome:
             self.counters[name] += n
 
     def reject(self, rows: np.ndarray, reason: str) -> None:
-        if len(rows):
-            self.rejected_rows.append(np.asarray(rows, dtype=np.int64))
-            self.rejected_reasons.append(reason)
+        self.rejections.add(rows, reason, GROUP_REASONS[reason])
 
     def max_error(self, metric: str, value: float) -> None:
         name = f"max_error_{metric}"
         self.errors[name] = max(self.errors.get(name, 0.0), value)
 
-    def rejections(self) -> tuple[np.ndarray, list[str]]:
-        """(rejected row positions, one reason per row), in position order."""
-        if not self.rejected_rows:
-            return np.zeros(0, dtype=np.int64), []
-        rows = np.concatenate(self.rejected_rows)
-        reasons = [
-            r
-            for arr, r in zip(self.rejected_rows, self.rejected_reasons, strict=True)
-            for _ in range(len(arr))
-        ]
-        order = np.argsort(rows, kind="stable")
-        return rows[order], [reasons[i] for i in order.tolist()]
+    @property
+    def counts(self) -> dict[str, float]:
+        """Every counter of the key as the run counts it (rejections as `rejected.<reason>`)."""
+        return {**self.counters, **self.errors, **self.rejections.counts()}

@@ -1,4 +1,4 @@
-"""Small column helpers shared by the annotation builders."""
+"""Column values as numpy arrays and canonical text: what the annotation builders read."""
 
 from __future__ import annotations
 

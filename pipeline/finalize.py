@@ -1,0 +1,58 @@
+"""Finalize: once every batch file and dead letter is written, publish the dead letters,
+write the manifest and remove the run's temporary directory."""
+
+from __future__ import annotations
+
+import logging
+
+import apache_beam as beam
+
+from pipeline.manifest import manifest_body, write_manifest
+from transforms.counters import SumCounts
+from transforms.write import publish_dead_letters, remove_dir
+
+_LOG = logging.getLogger(__name__)
+
+
+class _FinalizeFn(beam.DoFn):
+    """Runs once, on the run's summed counts, with the written files as side inputs.
+
+    It publishes only the staged dead-letter files it is told about (a retried bundle's
+    leftovers go with the temporary directory), writes the manifest, then removes the
+    temporary directory; a failure before that leaves the directory for inspection.
+    """
+
+    def __init__(self, output: str, tmp_dir: str, dead_letter_dir: str, header: dict):
+        self._output = output
+        self._tmp = tmp_dir
+        self._dead_dir = dead_letter_dir
+        self._header = header
+
+    def process(self, totals: dict, files: list[dict], dead_letters: list[tuple[str, int]]):
+        dead_letter_files = publish_dead_letters(dead_letters, self._dead_dir)
+        manifest = manifest_body(self._header, totals, files, dead_letter_files)
+        write_manifest(self._output, manifest)
+        remove_dir(self._tmp)
+        if not manifest["reconciled"]:
+            _LOG.error("Row counts do not reconcile: %s", manifest["reconciliation"])
+        yield manifest
+
+
+@beam.typehints.with_input_types(dict)
+@beam.typehints.with_output_types(dict)
+class Finalize(beam.PTransform):
+    """Counts dicts of every step to manifest.json (options, counts, files), written last."""
+
+    def __init__(self, output, tmp_dir, dead_letter_dir, header: dict, files, dead_letter_files):
+        super().__init__()
+        self._args = (output, tmp_dir, dead_letter_dir, header)
+        self._files = files
+        self._dead = dead_letter_files
+
+    def expand(self, all_stats):
+        totals = all_stats | "SumCounts" >> beam.CombineGlobally(SumCounts())
+        return totals | "WriteManifest" >> beam.ParDo(
+            _FinalizeFn(*self._args),
+            beam.pvalue.AsList(self._files),
+            beam.pvalue.AsList(self._dead),
+        )

@@ -1,0 +1,86 @@
+"""The run manifest, `<output>/manifest.json`: the exact record of one run.
+
+This module owns it: its name, what its header records of the run's settings, its body
+(counts, rejections, reconciliation, files), writing and reading it. Never secrets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from importlib.metadata import PackageNotFoundError, version
+
+import orjson
+from apache_beam.io.filesystems import FileSystems
+
+from pipeline.settings import RunSettings
+from transforms.core import counts
+
+MANIFEST_NAME = "manifest.json"
+
+
+def keyframer_version() -> str:
+    """The installed package's version (the manifest says which keyframer made a run)."""
+    try:
+        return version("keyframer")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def manifest_header(settings: RunSettings) -> dict:
+    """What the manifest records of how the run was configured."""
+    config = dataclasses.asdict(settings.annotation)
+    if settings.annotation.keyframe_tolerance is not None:
+        config["keyframe_tolerance"] = str(settings.annotation.keyframe_tolerance)
+    return {
+        "keyframer": keyframer_version(),
+        "run_id": settings.run_id,
+        "input": settings.input,
+        "output": settings.output,
+        "mode": settings.mode,
+        "config": config,
+        "writer": dataclasses.asdict(settings.batch),
+        "input_check": settings.input_check,
+    }
+
+
+def manifest_body(
+    header: dict, totals: dict, files: list[dict], dead_letter_files: list[dict]
+) -> dict:
+    """The whole manifest: the header, then the run's counts, reconciliation and files."""
+    ok, equation = counts.reconcile(totals)
+    return {
+        **header,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "counts": {k: v for k, v in totals.items() if not k.startswith("rejected.")},
+        "rejected": counts.rejected_by_reason(totals),
+        "reconciled": ok,
+        "reconciliation": equation,
+        "files": sorted(files, key=lambda f: f["path"]),
+        "dead_letter_files": dead_letter_files,
+    }
+
+
+def manifest_path(output: str) -> str:
+    return FileSystems.join(output, MANIFEST_NAME)
+
+
+def write_manifest(output: str, manifest: dict) -> None:
+    with FileSystems.create(manifest_path(output), mime_type="application/json") as f:
+        f.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def read_manifest(output: str) -> dict:
+    """The manifest of the run that wrote `output`. Raises FileNotFoundError if none did."""
+    path = manifest_path(output)
+    if not FileSystems.exists(path):
+        raise FileNotFoundError(f"{path}: no manifest (no run has finished writing there)")
+    with FileSystems.open(path, compression_type="uncompressed") as f:
+        return orjson.loads(f.read())
+
+
+def run_failed(manifest: dict) -> bool:
+    """Whether the run must exit non-zero: counts do not reconcile, a file could not be read,
+    or a defect kept rows from being built."""
+    c = manifest["counts"]
+    return not manifest["reconciled"] or bool(c.get("files_unreadable") or c.get("internal_errors"))

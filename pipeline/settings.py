@@ -1,0 +1,69 @@
+"""RunSettings: everything one run of keyframer needs, checked, in one object.
+
+Made from the command line by `options.settings_from_options`; `build_pipeline` and the
+manifest read it. Field names are the core's; the options module adds the `--`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from apache_beam.io.filesystems import FileSystems
+
+from transforms.core.batching import BatchLimits
+from transforms.core.config import AnnotationConfig
+
+KEYED, PER_FILE = "keyed", "per_file"  # the two batch layouts (see README, "Bounded memory")
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC time and a random suffix."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """One run: where rows come from and go, how annotations are built and batched.
+
+    input: Parquet/Avro path, glob or gs:// pattern (comma-separated for several).
+    input_format: auto, parquet or avro.
+    output: directory for batch files, the manifest and (by default) the dead letter.
+    dead_letter: where rejected rows go (`<output>/dead_letter` unless given).
+    annotation: the core's options.
+    batch: batch-file limits.
+    mode: KEYED (rows grouped per key in state) or PER_FILE (each file holds whole videos).
+    run_id: names the run's temporary directory and identifies it in the manifest.
+    input_check: what the launch-time check of the input found (files, rows), if it ran.
+    """
+
+    input: str
+    output: str
+    annotation: AnnotationConfig
+    input_format: str = "auto"
+    dead_letter: str | None = None
+    batch: BatchLimits = field(default_factory=BatchLimits)
+    mode: str = KEYED
+    run_id: str = field(default_factory=new_run_id)
+    input_check: dict | None = None
+
+    def __post_init__(self) -> None:
+        if not self.input:
+            raise ValueError("input is required")
+        if not self.output:
+            raise ValueError("output is required")
+        if self.mode not in (KEYED, PER_FILE):
+            raise ValueError(f"mode must be {KEYED} or {PER_FILE}")
+        if self.dead_letter is None:
+            object.__setattr__(self, "dead_letter", FileSystems.join(self.output, "dead_letter"))
+
+    @property
+    def tmp_dir(self) -> str:
+        """Staging directory of this run, removed when the run is finalized."""
+        return FileSystems.join(self.output, f".keyframer-tmp-{self.run_id}")
+
+    @property
+    def total_rows(self) -> int | None:
+        """Rows in the input, from the files' metadata, when the launch check counted them."""
+        return (self.input_check or {}).get("rows")
