@@ -1,7 +1,7 @@
 """The `keyframer` command (also `python -m pipeline`): the job, and its companion commands.
 
-    keyframer [run] --input ... --output ... --frame_base 0|1 [Beam flags]   the pipeline
-    keyframer report --output OUT [...]                                     timeline PNG
+keyframer [run] --input ... --output ... --frame_base 0|1 [Beam flags]   the pipeline
+keyframer report --output OUT [...]                                     timeline PNG
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ def core_lines(rows: list[dict], config: AnnotationConfig | None = None) -> list
     """All NDJSON lines the core builds from rows (validation, keying, annotation), parsed."""
     config = config or AnnotationConfig()
     result = validate(conform(table_from_rows(rows), "test"), config.frame_base)
-    assert not result.rejections.reasons, list(zip(result.rejections.reasons, result.rejections.details, strict=True))
+    assert not result.rejections.reasons, list(
+        zip(result.rejections.reasons, result.rejections.details, strict=True)
+    )
     out = []
     for key, chunk in split_by_key(result.valid):
         outcome = build_annotations(key, chunk, config)

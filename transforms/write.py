@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 

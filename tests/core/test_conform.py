@@ -506,7 +506,7 @@ def test_format_unknown_extension(path):
 
 
 def test_format_declared_unknown():
-    with pytest.raises(ValueError, match="^input_format"):
+    with pytest.raises(ValueError, match=r"^input_format"):
         formats.format_of("x.parquet", "csv")
 
 

@@ -295,7 +295,9 @@ def all_rows(specs: list[KeySpec]) -> list[dict]:
 
 def validated(rows: list[dict], config: AnnotationConfig) -> pa.Table:
     result = validate(conform(table_from_rows(rows), "test"), config.frame_base)
-    assert not result.rejections.reasons, list(zip(result.rejections.reasons, result.rejections.details, strict=True))
+    assert not result.rejections.reasons, list(
+        zip(result.rejections.reasons, result.rejections.details, strict=True)
+    )
     return result.valid
 
 

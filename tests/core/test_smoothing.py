@@ -106,5 +106,5 @@ def test_parse_min_confidence_rejects_nonsense():
     import pytest
 
     for bad in ("polygon=0.5", "bbox=x", "1.5"):
-        with pytest.raises(ValueError, match="^min_confidence"):
+        with pytest.raises(ValueError, match=r"^min_confidence"):
             parse_min_confidence(bad)

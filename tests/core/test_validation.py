@@ -15,11 +15,11 @@ import pytest
 
 from tests.rows import GK, bbox, checklist, line, point, radio, text
 from transforms.core.annotate import build_annotations, rejected_records
+from transforms.core.annotations import GROUP_REASONS
 from transforms.core.columns import table_from_rows
 from transforms.core.config import AnnotationConfig
 from transforms.core.conform import conform
 from transforms.core.keys import split_by_key
-from transforms.core.annotations import GROUP_REASONS
 from transforms.core.validation import MAX_FRAME, REASONS, validate
 
 NAN, INF = math.nan, math.inf

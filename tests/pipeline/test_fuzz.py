@@ -24,12 +24,12 @@ from pipeline.run import run
 from tests.rows import dead_letters, output_lines, pipeline_args
 from transforms.core import filters, formats
 from transforms.core.annotate import build_annotations, rejected_records
+from transforms.core.annotations import GROUP_REASONS
 from transforms.core.columns import COLUMNS, KINDS, SCHEMA, table_from_rows
 from transforms.core.config import AnnotationConfig
 from transforms.core.conform import conform
 from transforms.core.deadletter import dead_letter_lines
 from transforms.core.keys import split_by_key
-from transforms.core.annotations import GROUP_REASONS
 from transforms.core.validation import MAX_FRAME, REASONS, validate
 
 pytestmark = pytest.mark.pipeline
@@ -415,7 +415,9 @@ def run_core(paths: list[str], config: AnnotationConfig) -> dict:
                 result = validate(table, config.frame_base)
                 rejected.update(result.rejections.reasons)
                 rej = result.rejections
-                dead += dead_letter_lines(table, rej.rows, rej.reasons, rej.details, path, first_row)
+                dead += dead_letter_lines(
+                    table, rej.rows, rej.reasons, rej.details, path, first_row
+                )
                 valid, n_filtered = filters.by_confidence(result.valid, thresholds)
                 filtered += n_filtered
                 valid_tables.append(valid)

@@ -12,12 +12,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from transforms.core import columns as c
+from transforms.core.annotations import KeyAnnotations
 from transforms.core.config import AnnotationConfig
 from transforms.core.frame_ranges import build_frame_ranges
 from transforms.core.global_classifications import build_global
 from transforms.core.keys import Key, complete, concat_chunks, key_columns
 from transforms.core.objects import build_objects
-from transforms.core.annotations import KeyAnnotations
 
 
 def _dominant(labels: list[str], counts: list[int], preference: list[str]) -> str:

@@ -10,8 +10,8 @@ import numpy as np
 import pyarrow as pa
 
 from transforms.core import filters
-from transforms.core.conform import InputSchemaError, conform
 from transforms.core.config import AnnotationConfig
+from transforms.core.conform import InputSchemaError, conform
 from transforms.core.validation import CheckedRows, validate
 
 

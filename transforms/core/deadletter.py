@@ -69,7 +69,11 @@ def dead_letter_lines(
 def file_dead_letter(path: str, rows_before: int, detail: str) -> bytes:
     """The record of a file that could not be read from row `rows_before` on."""
     return orjson.dumps(
-        {"reason": "unreadable_file", "detail": detail, "source": {"file": path, "row": rows_before}}
+        {
+            "reason": "unreadable_file",
+            "detail": detail,
+            "source": {"file": path, "row": rows_before},
+        }
     )
 
 

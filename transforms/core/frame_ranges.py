@@ -12,12 +12,12 @@ import pyarrow as pa
 
 from transforms.core import columns as c
 from transforms.core import ndjson
+from transforms.core.annotations import KeyAnnotations
+from transforms.core.column_values import answer_codes, floats, row_text
 from transforms.core.config import AnnotationConfig
 from transforms.core.keys import Key
-from transforms.core.annotations import KeyAnnotations
 from transforms.core.segments import one_row_per_frame, pack, usable_segments
 from transforms.core.smoothing import Range, smooth_checklist, smooth_radio
-from transforms.core.column_values import answer_codes, floats, row_text
 
 
 def build_frame_ranges(
@@ -84,7 +84,9 @@ def build_frame_ranges(
         )
     if kind == c.RADIO:
         for name, body in answers:
-            annotations.line(ndjson.line_head(config, key, "answer", name) + b'"answer":' + body + b"}")
+            annotations.line(
+                ndjson.line_head(config, key, "answer", name) + b'"answer":' + body + b"}"
+            )
     elif answers:
         annotations.line(
             ndjson.line_head(config, key)

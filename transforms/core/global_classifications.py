@@ -11,11 +11,11 @@ import pyarrow as pa
 
 from transforms.core import columns as c
 from transforms.core import ndjson
+from transforms.core.annotations import KeyAnnotations
+from transforms.core.column_values import answer_codes, floats, row_text
 from transforms.core.config import AnnotationConfig
 from transforms.core.keys import Key
-from transforms.core.annotations import KeyAnnotations
 from transforms.core.segments import one_row_per_frame
-from transforms.core.column_values import answer_codes, floats, row_text
 
 
 def _confidence(value: float) -> bytes:

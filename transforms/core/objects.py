@@ -16,11 +16,11 @@ import pyarrow.compute as pc
 
 from transforms.core import columns as c
 from transforms.core import ndjson
+from transforms.core.annotations import KeyAnnotations
+from transforms.core.column_values import floats, row_text, sorted_codes
 from transforms.core.config import AnnotationConfig
 from transforms.core.keys import Key
-from transforms.core.annotations import KeyAnnotations
 from transforms.core.segments import one_row_per_frame, pack, usable_segments
-from transforms.core.column_values import floats, row_text, sorted_codes
 
 
 class _Geometry:

@@ -45,7 +45,9 @@ class Rejections:
                 rows = np.concatenate(self._rows)
                 reasons: list[str] = []
                 details: list[str] = []
-                for arr, reason, detail in zip(self._rows, self._reasons, self._details, strict=True):
+                for arr, reason, detail in zip(
+                    self._rows, self._reasons, self._details, strict=True
+                ):
                     reasons.extend([reason] * len(arr))
                     details.extend([detail] * len(arr) if isinstance(detail, str) else detail)
                 order = np.argsort(rows, kind="stable")
