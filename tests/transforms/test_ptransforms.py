@@ -123,7 +123,12 @@ def test_key_rows_matches_split_by_key():
             keyed
             | beam.MapTuple(lambda k, chunk: (k, chunk.to_pylist()))
             | beam.GroupByKey()
-            | beam.MapTuple(lambda k, parts: (k, _table_rows(pa.Table.from_pylist(sum(parts, [])))))
+            | beam.MapTuple(
+                lambda k, parts: (
+                    k,
+                    _table_rows(pa.Table.from_pylist([r for part in parts for r in part])),
+                )
+            )
         )
         assert_that(merged, equal_to(expected))
 
