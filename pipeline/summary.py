@@ -8,6 +8,7 @@ _ORDER = [
     ("rows_read", "rows read"),
     ("rows_used", "rows used"),
     ("rows_filtered", "rows filtered (--min_confidence)"),
+    ("markers", "video_end markers"),
     ("duplicate_frames", "duplicate frames resolved"),
     ("duplicate_answers", "duplicate global answers resolved"),
     ("objects", "objects (tracks)"),

@@ -563,3 +563,20 @@ def test_segment_index_rules_on_frame_classifications():
         ("segment_index_mixed", "b", 6),
     ]
     assert [x["answer"] for x in lines] == [{"name": "c", "frames": [{"start": 8, "end": 9}]}]
+
+
+def test_a_video_end_marker_is_accepted_counted_and_builds_nothing():
+    from transforms.core.conversion import convert_tables
+    from transforms.core.counts import reconcile
+
+    marker = {"global_key": "v.mp4", "kind": "video_end", "frame": 3}
+    no_row = {"kind": "video_end"}
+    rows = [bbox(1), bbox(2), marker, no_row, {**marker, "feature_name": "box"}]
+    result = convert_tables([("t", 0, table_from_rows(rows))], AnnotationConfig(frame_base=1))
+    assert result.counts["markers"] == 2
+    assert result.counts["rows_used"] == 2
+    assert [json.loads(d)["reason"] for d in result.dead_letters] == ["missing_data_row"]
+    assert len(result.results) == 1 and len(result.results[0].lines) == 1
+    ok, equation = reconcile(result.counts)
+    assert ok, equation
+    assert equation.endswith("+ 2 markers")

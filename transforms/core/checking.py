@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from transforms.core import columns as c
 from transforms.core import filters
 from transforms.core.config import AnnotationConfig
 from transforms.core.conform import InputSchemaError, conform
@@ -30,11 +32,22 @@ def check_rows(raw: pa.Table, source: str, first_row: int, config: AnnotationCon
         return _with_records(checked, raw, source, first_row)
     checked = validate(table, config.frame_base)
     _with_records(checked, table, source, first_row)
-    valid, filtered = filters.by_confidence(checked.valid, config.min_confidence)
+    valid, checked.markers = split_markers(checked.valid)
+    if checked.markers is not None:
+        checked.counts["markers"] = checked.markers.num_rows
+    valid, filtered = filters.by_confidence(valid, config.min_confidence)
     if filtered:
         checked.counts["rows_filtered"] = filtered
     checked.valid = valid if valid.num_rows else None
     return checked
+
+
+def split_markers(valid: pa.Table) -> tuple[pa.Table, pa.Table | None]:
+    """(annotation rows, `video_end` marker rows or None): markers build no annotation."""
+    is_marker = pc.equal(valid.column(c.KIND), c.VIDEO_END)
+    if not pc.any(is_marker).as_py():
+        return valid, None
+    return valid.filter(pc.invert(is_marker)), valid.filter(is_marker)
 
 
 def _with_records(checked: CheckedRows, table: pa.Table, source: str, first_row: int):

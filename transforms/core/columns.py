@@ -63,6 +63,9 @@ BBOX, POINT, POLYLINE, RADIO, CHECKLIST, TEXT = (
 OBJECT_KINDS = (BBOX, POINT, POLYLINE)
 CLASSIFICATION_KINDS = (RADIO, CHECKLIST, TEXT)
 KINDS = OBJECT_KINDS + CLASSIFICATION_KINDS
+# A marker row: "this data row's video is complete" (only the data row, optionally the last
+# frame). It closes a video in streaming; in batch it is accepted and counted, nothing more.
+VIDEO_END = "video_end"
 GEOMETRY_COLUMNS = {
     BBOX: (BBOX_TOP, BBOX_LEFT, BBOX_HEIGHT, BBOX_WIDTH),
     POINT: (POINT_X, POINT_Y),

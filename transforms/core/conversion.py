@@ -37,6 +37,18 @@ class KeyedRows:
         self.rows = 0
 
 
+def annotate_video(
+    chunks: Iterable[tuple[Key, pa.Table]], config: AnnotationConfig
+) -> list[KeyAnnotations]:
+    """Every feature of one data row from its (key, chunk) pairs in any order: what a
+    streaming flush builds, feature by feature exactly as batch does."""
+    keyed = KeyedRows()
+    for key, chunk in chunks:
+        keyed.chunks.setdefault(key, []).append(chunk)
+        keyed.rows += chunk.num_rows
+    return list(keyed.annotate(config))
+
+
 class Conversion(NamedTuple):
     """What converting some tables produced: per-key annotations, dead letters, counts."""
 

@@ -21,13 +21,15 @@ def rejected_by_reason(counts: Mapping[str, float]) -> dict[str, int]:
 
 
 def reconcile(counts: Mapping[str, float]) -> tuple[bool, str]:
-    """Rows read = rows used + rows rejected + rows filtered; (ok, the equation in words)."""
+    """Rows read = rows used + rows rejected + rows filtered (+ video_end markers, when there
+    are any); (ok, the equation in words)."""
     read = int(counts.get("rows_read", 0))
     used = int(counts.get("rows_used", 0))
     rejected = sum(rejected_by_reason(counts).values())
     filtered = int(counts.get("rows_filtered", 0))
-    ok = read == used + rejected + filtered
+    markers = int(counts.get("markers", 0))
+    ok = read == used + rejected + filtered + markers
     text = (
         f"{read} read {'=' if ok else '!='} {used} used + {rejected} rejected + {filtered} filtered"
     )
-    return ok, text
+    return ok, text + (f" + {markers} markers" if markers else "")

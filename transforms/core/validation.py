@@ -23,7 +23,7 @@ MAX_FRAME = 2**31 - 1
 
 # Row-level reasons, in the order they are checked; the code is the dead letter's `reason`.
 REASONS: dict[str, str] = {
-    "unknown_kind": "kind must be one of bbox, point, line, radio, checklist, text",
+    "unknown_kind": "kind must be one of bbox, point, line, radio, checklist, text, video_end",
     "missing_data_row": "one of global_key or data_row_id is required",
     "ambiguous_data_row": "only one of global_key or data_row_id may be given",
     "missing_feature": "one of feature_name or feature_schema_id is required",
@@ -53,6 +53,7 @@ class CheckedRows:
 
     valid: pa.Table | None
     rejections: Rejections = field(default_factory=Rejections)
+    markers: pa.Table | None = None  # valid `video_end` rows, split off by check_rows
     dead_letters: list[bytes] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -118,6 +119,7 @@ def validate(table: pa.Table, frame_base: int) -> CheckedRows:
     is_bbox, is_point, is_line = is_kind(c.BBOX), is_kind(c.POINT), is_kind(c.POLYLINE)
     is_choice = is_kind(c.RADIO, c.CHECKLIST)
     is_text = is_kind(c.TEXT)
+    is_marker = is_kind(c.VIDEO_END)
     has_frame = _mask(pc.is_valid(col(c.FRAME)))
     frame = np.asarray(_np(pc.fill_null(col(c.FRAME), 0)), dtype=np.int64)
 
@@ -161,11 +163,11 @@ def validate(table: pa.Table, frame_base: int) -> CheckedRows:
     nesting_bad = has_cls & (is_text | (is_choice & has_frame))
 
     checks = [
-        ("unknown_kind", ~(is_object | is_choice | is_text)),
+        ("unknown_kind", ~(is_object | is_choice | is_text | is_marker)),
         ("missing_data_row", ~gk & ~dr),
         ("ambiguous_data_row", gk & dr),
-        ("missing_feature", ~fn & ~fs),
-        ("ambiguous_feature", fn & fs),
+        ("missing_feature", ~fn & ~fs & ~is_marker),
+        ("ambiguous_feature", fn & fs & ~is_marker),
         ("missing_frame", is_object & ~has_frame),
         ("frame_below_base", has_frame & (frame < frame_base)),
         ("frame_too_large", has_frame & (frame > MAX_FRAME)),
