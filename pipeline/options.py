@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import re
 
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipeline.settings import KEYED, PER_FILE, RunSettings
+from pipeline.settings import KEYED, PER_FILE, RunSettings, StreamingSettings
 from transforms.core.batching import BatchLimits
+from transforms.core.completion import CompletionRule
 from transforms.core.config import ANSWER_FIELDS, AnnotationConfig
 from transforms.core.filters import parse_min_confidence
 from transforms.core.thinning import parse_tolerance_spec
@@ -152,6 +153,58 @@ class KeyframerOptions(PipelineOptions):
             help="Do not read input footers/headers when the pipeline is built "
             "(e.g. when the launcher cannot reach the input).",
         )
+        _add_streaming_args(parser.add_argument_group("keyframer streaming (with --streaming)"))
+
+
+def _add_streaming_args(g) -> None:
+    g.add_argument(
+        "--watch_interval_seconds",
+        type=float,
+        default=10.0,
+        help="How often the --input pattern is listed for new files.",
+    )
+    g.add_argument(
+        "--input_notifications",
+        default=None,
+        help="Read new files from Cloud Storage Pub/Sub notifications "
+        "(projects/P/subscriptions/S, OBJECT_FINALIZE) instead of listing --input; only "
+        "objects matching --input are read.",
+    )
+    g.add_argument(
+        "--video_gap_seconds",
+        type=float,
+        default=300.0,
+        help="A video is complete after this many seconds of event time without new rows "
+        "(0: off; a video_end marker row completes it at once).",
+    )
+    g.add_argument(
+        "--video_max_wait_seconds",
+        type=float,
+        default=3600.0,
+        help="A video is built at the latest this many seconds (processing time) after its "
+        "first row, even if rows keep coming (0: off).",
+    )
+    g.add_argument(
+        "--allowed_lateness_seconds",
+        type=float,
+        default=300.0,
+        help="After a video is built, its rows are kept this long (event time); a row arriving "
+        "meanwhile rebuilds the whole video with the same uuids.",
+    )
+    g.add_argument(
+        "--late_row_horizon_seconds",
+        type=float,
+        default=86400.0,
+        help="After that, a built video is remembered this long: later rows go to the dead "
+        "letter as late_row; after it, nothing of the video is kept.",
+    )
+    g.add_argument(
+        "--batch_max_seconds",
+        type=float,
+        default=60.0,
+        help="In streaming, a batch file is written at the latest this many seconds after "
+        "its first line.",
+    )
 
 
 def _flagged(error: ValueError) -> ValueError:
@@ -192,6 +245,19 @@ def settings_from_options(opts: KeyframerOptions, input_check: dict | None = Non
             min_confidence=parse_min_confidence(opts.min_confidence),
         )
         batch = BatchLimits(opts.batch_max_lines, max_bytes, opts.max_feature_lines)
+        streaming = None
+        if opts.view_as(StandardOptions).streaming:
+            streaming = StreamingSettings(
+                completion=CompletionRule(
+                    gap_seconds=opts.video_gap_seconds or None,
+                    max_wait_seconds=opts.video_max_wait_seconds or None,
+                    allowed_lateness_seconds=opts.allowed_lateness_seconds,
+                    late_row_horizon_seconds=opts.late_row_horizon_seconds,
+                ),
+                watch_interval_seconds=opts.watch_interval_seconds,
+                input_notifications=opts.input_notifications,
+                batch_max_seconds=opts.batch_max_seconds,
+            )
         return RunSettings(
             input=opts.input,
             input_format=opts.input_format,
@@ -201,6 +267,7 @@ def settings_from_options(opts: KeyframerOptions, input_check: dict | None = Non
             batch=batch,
             mode=PER_FILE if opts.complete_per_file else KEYED,
             input_check=input_check,
+            streaming=streaming,
         )
     except ValueError as e:
         raise _flagged(e) from None

@@ -6,6 +6,7 @@ manifest read it. Field names are the core's; the options module adds the `--`.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.core.batching import BatchLimits
+from transforms.core.completion import CompletionRule
 from transforms.core.config import AnnotationConfig
 
 KEYED, PER_FILE = "keyed", "per_file"  # the two batch layouts (see README, "Bounded memory")
@@ -21,6 +23,39 @@ KEYED, PER_FILE = "keyed", "per_file"  # the two batch layouts (see README, "Bou
 def new_run_id() -> str:
     """A sortable, unique run id: UTC time and a random suffix."""
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+
+
+_NOTIFICATIONS = re.compile(
+    r"^projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/subscriptions/[A-Za-z][-\w.~+%]{2,254}$"
+)
+
+
+@dataclass(frozen=True)
+class StreamingSettings:
+    """A streaming run: where new files come from, when a video is complete, how often a
+    batch file is written.
+
+    completion: the completion rule (marker, idle gap, max wait, lateness).
+    watch_interval_seconds: how often the input pattern is listed.
+    input_notifications: a Pub/Sub subscription of Cloud Storage notifications, read instead
+        of listing the pattern.
+    batch_max_seconds: a batch file is written at the latest this long after its first line.
+    """
+
+    completion: CompletionRule = field(default_factory=CompletionRule)
+    watch_interval_seconds: float = 10.0
+    input_notifications: str | None = None
+    batch_max_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.watch_interval_seconds <= 0:
+            raise ValueError("watch_interval_seconds must be positive")
+        if self.batch_max_seconds <= 0:
+            raise ValueError("batch_max_seconds must be positive")
+        if self.input_notifications and not _NOTIFICATIONS.match(self.input_notifications):
+            raise ValueError(
+                "input_notifications must be projects/PROJECT/subscriptions/SUBSCRIPTION"
+            )
 
 
 @dataclass(frozen=True)
@@ -36,6 +71,7 @@ class RunSettings:
     mode: KEYED (rows grouped per key in state) or PER_FILE (each file holds whole videos).
     run_id: names the run's temporary directory and identifies it in the manifest.
     input_check: what the launch-time check of the input found (files, rows), if it ran.
+    streaming: the streaming settings, for a streaming run (`--streaming`).
     """
 
     input: str
@@ -47,6 +83,7 @@ class RunSettings:
     mode: str = KEYED
     run_id: str = field(default_factory=new_run_id)
     input_check: dict | None = None
+    streaming: StreamingSettings | None = None  # None: a batch run
 
     def __post_init__(self) -> None:
         if not self.input:
