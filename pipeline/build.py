@@ -13,6 +13,7 @@ from transforms import outputs
 from transforms.group import BuildAnnotations
 from transforms.per_file import AnnotateFiles
 from transforms.read import ReadFrameRows
+from transforms.upload import UploadBatches
 from transforms.validate import KeyRows, ValidateRows
 from transforms.write import WriteBatches, WriteDeadLetters
 
@@ -31,7 +32,8 @@ def build_pipeline(p: beam.Pipeline, settings: RunSettings) -> PipelineOutputs:
     """Adds keyframer's steps to `p`.
 
     Read → Validate → Key → BuildAnnotations (or, with the per-file layout, AnnotateFiles for
-    all four) → WriteBatches; dead letters and counts of every step → Finalize.
+    all four) → WriteBatches (→ UploadBatches, with an upload target); dead letters and counts
+    of every step → Finalize.
     """
     config = settings.annotation
     if settings.mode == PER_FILE:
@@ -50,6 +52,11 @@ def build_pipeline(p: beam.Pipeline, settings: RunSettings) -> PipelineOutputs:
     files = built.fragments | "WriteBatches" >> WriteBatches(
         settings.output, settings.tmp_dir, settings.batch
     )
+    uploads = None
+    if settings.upload is not None:
+        uploads = files | "UploadBatches" >> UploadBatches(
+            settings.upload, settings.api_key_secret, settings.output
+        )
     dead = tuple(s[outputs.DEAD_LETTER] for s in steps) | "MergeDeadLetters" >> beam.Flatten()
     dead_files = dead | "WriteDeadLetters" >> WriteDeadLetters(settings.tmp_dir)
     all_stats = tuple(s[outputs.STATS] for s in steps) | "MergeStats" >> beam.Flatten()
@@ -60,5 +67,6 @@ def build_pipeline(p: beam.Pipeline, settings: RunSettings) -> PipelineOutputs:
         manifest_header(settings),
         files,
         dead_files,
+        uploads,
     )
     return PipelineOutputs(built.fragments, dead, files, manifest)

@@ -25,9 +25,16 @@ def _report(argv: list[str]) -> int:
     return command.main(argv)
 
 
+def _upload(argv: list[str]) -> int:
+    from pipeline import upload_command
+
+    return upload_command.main(argv)
+
+
 COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "run": (_run, "convert per-frame rows to Labelbox NDJSON (the default command)"),
     "report": (_report, "draw one data row of an output as a timeline PNG"),
+    "upload": (_upload, "upload (or resume uploading) a run's batch files to Labelbox"),
 }
 
 

@@ -9,6 +9,7 @@ import apache_beam as beam
 
 from pipeline.manifest import manifest_body, write_manifest
 from transforms.counters import SumCounts
+from transforms.upload import upload_counts
 from transforms.write import publish_dead_letters, remove_dir
 
 _LOG = logging.getLogger(__name__)
@@ -28,9 +29,18 @@ class _FinalizeFn(beam.DoFn):
         self._dead_dir = dead_letter_dir
         self._header = header
 
-    def process(self, totals: dict, files: list[dict], dead_letters: list[tuple[str, int]]):
+    def process(
+        self,
+        totals: dict,
+        files: list[dict],
+        dead_letters: list[tuple[str, int]],
+        uploads: list[dict],
+    ):
         dead_letter_files = publish_dead_letters(dead_letters, self._dead_dir)
-        manifest = manifest_body(self._header, totals, files, dead_letter_files)
+        upload = uploads[0] if uploads else None
+        if upload is not None:
+            totals = {**totals, **upload_counts(upload)}
+        manifest = manifest_body(self._header, totals, files, dead_letter_files, upload)
         write_manifest(self._output, manifest)
         remove_dir(self._tmp)
         if not manifest["reconciled"]:
@@ -43,16 +53,23 @@ class _FinalizeFn(beam.DoFn):
 class Finalize(beam.PTransform):
     """Counts dicts of every step to manifest.json (options, counts, files), written last."""
 
-    def __init__(self, output, tmp_dir, dead_letter_dir, header: dict, files, dead_letter_files):
+    def __init__(
+        self, output, tmp_dir, dead_letter_dir, header: dict, files, dead_letter_files, uploads=None
+    ):
         super().__init__()
         self._args = (output, tmp_dir, dead_letter_dir, header)
         self._files = files
         self._dead = dead_letter_files
+        self._uploads = uploads
 
     def expand(self, all_stats):
         totals = all_stats | "SumCounts" >> beam.CombineGlobally(SumCounts())
+        uploads = self._uploads
+        if uploads is None:
+            uploads = all_stats.pipeline | "NoUpload" >> beam.Create([])
         return totals | "WriteManifest" >> beam.ParDo(
             _FinalizeFn(*self._args),
             beam.pvalue.AsList(self._files),
             beam.pvalue.AsList(self._dead),
+            beam.pvalue.AsList(uploads),
         )

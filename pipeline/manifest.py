@@ -15,6 +15,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline.settings import RunSettings
 from transforms.core import counts
+from transforms.upload import upload_failed
 
 MANIFEST_NAME = "manifest.json"
 
@@ -45,11 +46,16 @@ def manifest_header(settings: RunSettings) -> dict:
 
 
 def manifest_body(
-    header: dict, totals: dict, files: list[dict], dead_letter_files: list[dict]
+    header: dict,
+    totals: dict,
+    files: list[dict],
+    dead_letter_files: list[dict],
+    upload: dict | None = None,
 ) -> dict:
-    """The whole manifest: the header, then the run's counts, reconciliation and files."""
+    """The whole manifest: the header, then the run's counts, reconciliation and files, and
+    what the upload sent (transforms.upload.upload_summary), when there was one."""
     ok, equation = counts.reconcile(totals)
-    return {
+    body = {
         **header,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "counts": {k: v for k, v in totals.items() if not k.startswith("rejected.")},
@@ -59,6 +65,9 @@ def manifest_body(
         "files": sorted(files, key=lambda f: f["path"]),
         "dead_letter_files": dead_letter_files,
     }
+    if upload is not None:
+        body["upload"] = upload
+    return body
 
 
 def manifest_path(output: str) -> str:
@@ -81,6 +90,10 @@ def read_manifest(output: str) -> dict:
 
 def run_failed(manifest: dict) -> bool:
     """Whether the run must exit non-zero: counts do not reconcile, a file could not be read,
-    or a defect kept rows from being built."""
+    a defect kept rows from being built, or a batch was not imported."""
     c = manifest["counts"]
-    return not manifest["reconciled"] or bool(c.get("files_unreadable") or c.get("internal_errors"))
+    return (
+        not manifest["reconciled"]
+        or bool(c.get("files_unreadable") or c.get("internal_errors"))
+        or upload_failed(manifest.get("upload"))
+    )

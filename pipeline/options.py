@@ -9,6 +9,8 @@ import re
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from labelbox_upload.settings import DEFAULT_ENDPOINT, SettingsError, UploadSettings
+from labelbox_upload.targets import TARGET_KINDS
 from pipeline.settings import KEYED, PER_FILE, RunSettings, StreamingSettings
 from transforms.core.batching import BatchLimits
 from transforms.core.completion import CompletionRule
@@ -154,6 +156,102 @@ class KeyframerOptions(PipelineOptions):
             "(e.g. when the launcher cannot reach the input).",
         )
         _add_streaming_args(parser.add_argument_group("keyframer streaming (with --streaming)"))
+        add_upload_args(parser.add_argument_group("keyframer upload to Labelbox"))
+
+
+def add_upload_args(g) -> None:
+    """The upload flags: shared by the pipeline and `keyframer upload`. Never the API key:
+    options are visible in the Dataflow UI; the key comes from LABELBOX_API_KEY or Secret
+    Manager."""
+    g.add_argument(
+        "--upload",
+        default="none",
+        choices=["none", *TARGET_KINDS],
+        help="Send every batch file to Labelbox: model_run (predictions, --model_run_id), mal "
+        "(model-assisted pre-labels, --project_id) or label_import (ground truth, --project_id).",
+    )
+    g.add_argument("--model_run_id", default="", help="The model run (with --upload model_run).")
+    g.add_argument(
+        "--project_id", default="", help="The project (with --upload mal or label_import)."
+    )
+    g.add_argument(
+        "--labelbox_endpoint",
+        default=DEFAULT_ENDPOINT,
+        help="Labelbox's GraphQL endpoint (https; http only to loopback, for tests).",
+    )
+    g.add_argument(
+        "--labelbox_api_key_secret",
+        default=None,
+        help="Read the API key from Secret Manager: projects/P/secrets/S/versions/V (a name, "
+        "not the key). Default: the LABELBOX_API_KEY environment variable.",
+    )
+    g.add_argument(
+        "--upload_name_prefix",
+        default="",
+        help="Prefix of every import name. Import names derive from each file's content and "
+        "target, so a re-run never imports a batch twice; a new prefix re-imports on purpose.",
+    )
+    g.add_argument("--upload_concurrency", type=int, default=4, help="Imports in flight at once.")
+    g.add_argument(
+        "--upload_deadline_seconds",
+        type=float,
+        default=3600.0,
+        help="How long one batch may take from look-up to its status file; a batch not "
+        "FINISHED by then is reported failed (resume with `keyframer upload`).",
+    )
+    g.add_argument(
+        "--max_requests_per_minute",
+        type=int,
+        default=1500,
+        help="Requests to Labelbox per minute from this job (Labelbox's lowest plan: 1,500).",
+    )
+    g.add_argument(
+        "--upload_request_timeout_seconds",
+        type=float,
+        default=60.0,
+        help="Timeout of one request; timed-out requests are retried.",
+    )
+    g.add_argument(
+        "--upload_poll_seconds",
+        type=float,
+        default=2.0,
+        help="First wait between polls of an import's state (then backing off).",
+    )
+    g.add_argument(
+        "--upload_poll_max_seconds",
+        type=float,
+        default=30.0,
+        help="Longest wait between polls of an import's state.",
+    )
+
+
+def upload_settings(opts) -> UploadSettings | None:
+    """The upload settings from the upload flags (None: --upload none). Raises ValueError
+    naming the flag."""
+    if opts.upload == "none":
+        return None
+    fields = {
+        "target_kind": ("upload", opts.upload),
+        "model_run_id": ("model_run_id", opts.model_run_id),
+        "project_id": ("project_id", opts.project_id),
+        "endpoint": ("labelbox_endpoint", opts.labelbox_endpoint),
+        "name_prefix": ("upload_name_prefix", opts.upload_name_prefix),
+        "concurrency": ("upload_concurrency", opts.upload_concurrency),
+        "deadline_seconds": ("upload_deadline_seconds", opts.upload_deadline_seconds),
+        "max_requests_per_minute": ("max_requests_per_minute", opts.max_requests_per_minute),
+        "request_timeout_seconds": (
+            "upload_request_timeout_seconds",
+            opts.upload_request_timeout_seconds,
+        ),
+        "poll_initial_seconds": ("upload_poll_seconds", opts.upload_poll_seconds),
+        "poll_max_seconds": ("upload_poll_max_seconds", opts.upload_poll_max_seconds),
+    }
+    try:
+        return UploadSettings(**{name: value for name, (_, value) in fields.items()})
+    except SettingsError as e:
+        flag = fields[e.field][0] if e.field in fields else e.field
+        message = str(e).split(": ", 1)[-1]
+        raise ValueError(f"--{flag}: {message}") from None
 
 
 def _add_streaming_args(g) -> None:
@@ -268,6 +366,8 @@ def settings_from_options(opts: KeyframerOptions, input_check: dict | None = Non
             mode=PER_FILE if opts.complete_per_file else KEYED,
             input_check=input_check,
             streaming=streaming,
+            upload=upload_settings(opts),
+            api_key_secret=opts.labelbox_api_key_secret,
         )
     except ValueError as e:
         raise _flagged(e) from None

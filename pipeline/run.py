@@ -10,6 +10,7 @@ import sys
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from labelbox_upload import resolve_api_key
 from pipeline import options as opts_mod
 from pipeline.build import build_pipeline
 from pipeline.inputs import check_inputs
@@ -54,11 +55,24 @@ def prepare(argv: list[str] | None) -> tuple[PipelineOptions, RunSettings]:
     pipeline_options = PipelineOptions(argv)
     opts = pipeline_options.view_as(opts_mod.KeyframerOptions)
     settings = opts_mod.settings_from_options(opts)
+    check_api_key(settings, pipeline_options.view_as(StandardOptions).runner)
     if not opts.skip_input_check:
         input_check = check_inputs(settings.input, settings.input_format)
         _LOG.info("Input: %d files, %s rows", input_check["files"], input_check["rows"])
         settings = dataclasses.replace(settings, input_check=input_check)
     return pipeline_options, settings
+
+
+def check_api_key(settings: RunSettings, runner: str | None) -> None:
+    """With an upload target, fail at launch when the workers will have no API key."""
+    if settings.upload is None or settings.api_key_secret:
+        return
+    if runner == "DataflowRunner":
+        raise ValueError(
+            "--upload on Dataflow needs --labelbox_api_key_secret "
+            "projects/P/secrets/S/versions/V: workers do not see LABELBOX_API_KEY"
+        )
+    resolve_api_key(None)  # raises ValueError if LABELBOX_API_KEY is not set
 
 
 def run(argv: list[str] | None = None, *, wait: bool = True):

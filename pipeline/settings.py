@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from apache_beam.io.filesystems import FileSystems
 
+from labelbox_upload.settings import UploadSettings
 from transforms.core.batching import BatchLimits
 from transforms.core.completion import CompletionRule
 from transforms.core.config import AnnotationConfig
@@ -72,6 +73,8 @@ class RunSettings:
     run_id: names the run's temporary directory and identifies it in the manifest.
     input_check: what the launch-time check of the input found (files, rows), if it ran.
     streaming: the streaming settings, for a streaming run (`--streaming`).
+    upload: where to send the batch files (labelbox_upload), if anywhere.
+    api_key_secret: the Secret Manager version holding the API key (else LABELBOX_API_KEY).
     """
 
     input: str
@@ -84,6 +87,8 @@ class RunSettings:
     run_id: str = field(default_factory=new_run_id)
     input_check: dict | None = None
     streaming: StreamingSettings | None = None  # None: a batch run
+    upload: UploadSettings | None = None  # None: write batch files only
+    api_key_secret: str | None = None  # a Secret Manager version name, never the key
 
     def __post_init__(self) -> None:
         if not self.input:

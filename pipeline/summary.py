@@ -38,6 +38,7 @@ def format_summary(manifest: dict) -> str:
     rows.append(("rows rejected", sum(rejected.values())))
     rows.extend((f"  {reason}", n) for reason, n in rejected.items())
     rows.append(("output files", len(manifest["files"])))
+    rows.extend(upload_rows(manifest.get("upload")))
     width = max(len(label) for label, _ in rows)
     lines = ["keyframer run " + manifest["run_id"], "-" * (width + 14)]
     for label, value in rows:
@@ -52,3 +53,24 @@ def format_summary(manifest: dict) -> str:
     lines.append(f"reconciliation {mark}: {manifest['reconciliation']}")
     lines.append(f"output: {manifest['output']} (manifest.json lists the files)")
     return "\n".join(lines)
+
+
+def upload_rows(upload: dict | None) -> list[tuple[str, object]]:
+    """The upload's lines of the summary table: batches by outcome, annotations judged."""
+    if not upload:
+        return []
+    target = upload["target"]
+    rows: list[tuple[str, object]] = [("upload to", f"{target['kind']} {target['id']}")]
+    labels = {
+        "imported": "batches imported",
+        "skipped": "batches already imported",
+        "failed": "batches FAILED",
+        "timed_out": "batches not finished in time",
+    }
+    rows.extend(
+        (label, upload["batches"][o]) for o, label in labels.items() if upload["batches"][o]
+    )
+    rows.append(("annotations accepted", upload["annotations"]["accepted"]))
+    rows.append(("annotations rejected", upload["annotations"]["rejected"]))
+    rows.extend((f"  {e}", n) for e, n in upload["annotations"]["rejected_by_error"].items())
+    return rows

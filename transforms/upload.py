@@ -1,0 +1,166 @@
+"""UploadBatches: every written batch file to Labelbox, each import followed to its end.
+
+The batch files are the durable record of what is sent: uploads read them back, so
+`keyframer upload` can resume an output directory with exactly the same bytes, and the same
+content-derived import names (labelbox_upload.naming) make a retried bundle or a re-run
+harmless. The client (labelbox_upload, free of Beam) is made in `DoFn.setup()`, where the API
+key is read (LABELBOX_API_KEY, or Secret Manager on Dataflow workers).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+import apache_beam as beam
+import orjson
+from apache_beam.io.filesystems import FileSystems
+
+from labelbox_upload import (
+    ApiKey,
+    BatchResult,
+    ImportOutcome,
+    Uploader,
+    UploadSettings,
+    resolve_api_key,
+)
+from transforms.counters import CounterSet
+
+_LOG = logging.getLogger(__name__)
+
+REPORT_DIR = "upload_report"
+OUTCOMES = tuple(o.value for o in ImportOutcome)
+
+
+def _reader(path: str) -> Callable[[], bytes]:
+    def read() -> bytes:
+        with FileSystems.open(path, compression_type="uncompressed") as f:
+            return f.read()
+
+    return read
+
+
+def _name(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def upload_files(
+    paths: Sequence[str], output: str, settings: UploadSettings, api_key: ApiKey | None, error=None
+) -> dict:
+    """Upload batch files (in parallel, settings.concurrency at once), write the upload report
+    under `<output>/upload_report/` and return the upload summary for the manifest.
+
+    Without a key (`error` says why) every batch is reported failed and nothing is sent.
+    """
+    if api_key is None:
+        results = [BatchResult(_name(p), ImportOutcome.FAILED, error=error) for p in paths]
+    else:
+        with Uploader(settings, api_key) as uploader:
+            results = list(uploader.upload_all((_name(p), _reader(p)) for p in paths))
+    results.sort(key=lambda r: r.batch)
+    write_report(output, results)
+    return upload_summary(settings, results, FileSystems.join(output, REPORT_DIR))
+
+
+def write_report(output: str, results: list[BatchResult]) -> None:
+    """`batches.ndjson` (one record per batch) and `rejected-lines.ndjson` (every line not
+    accepted, with the server's errors and the original line)."""
+    report = FileSystems.join(output, REPORT_DIR)
+    if "://" not in report and not FileSystems.exists(report):
+        FileSystems.mkdirs(report)
+    batches = b"".join(orjson.dumps(r.to_json()) + b"\n" for r in results)
+    rejected = b"".join(
+        orjson.dumps(line.to_json()) + b"\n"
+        for r in results
+        if r.summary is not None
+        for line in r.summary.rejected
+    )
+    for name, data in (("batches.ndjson", batches), ("rejected-lines.ndjson", rejected)):
+        with FileSystems.create(FileSystems.join(report, name), "application/x-ndjson") as f:
+            f.write(data)
+
+
+def upload_summary(settings: UploadSettings, results: list[BatchResult], report: str) -> dict:
+    """What the manifest records of an upload: the target, batches by outcome, annotations
+    accepted and rejected (by the server's error name), and one record per batch."""
+    outcomes = Counter(r.outcome.value for r in results)
+    by_error: Counter = Counter()
+    accepted = rejected = 0
+    for r in results:
+        if r.summary is not None:
+            accepted += r.summary.accepted
+            rejected += r.summary.rejected_count
+            by_error.update(r.summary.rejected_by_error)
+    return {
+        "target": {"kind": settings.target_kind, "id": settings.target.id},
+        "batches": {o: outcomes.get(o, 0) for o in OUTCOMES},
+        "annotations": {
+            "accepted": accepted,
+            "rejected": rejected,
+            "rejected_by_error": dict(sorted(by_error.items())),
+        },
+        "report": report,
+        "results": [r.to_json() for r in results],
+    }
+
+
+def upload_counts(summary: dict) -> dict[str, int]:
+    """The summary as run counters (`upload_batches_imported`, ...)."""
+    counts = {f"upload_batches_{o}": n for o, n in summary["batches"].items()}
+    counts["upload_annotations_accepted"] = summary["annotations"]["accepted"]
+    counts["upload_annotations_rejected"] = summary["annotations"]["rejected"]
+    return counts
+
+
+def upload_failed(summary: dict | None) -> bool:
+    """Whether some batch was not imported (failed, or not finished in time)."""
+    if not summary:
+        return False
+    batches = summary["batches"]
+    return bool(batches.get("failed") or batches.get("timed_out"))
+
+
+class _UploadFn(beam.DoFn):
+    """Uploads one run's batch files (the whole list: one pool, one pacer for the job)."""
+
+    def __init__(self, settings: UploadSettings, api_key_secret: str | None, output: str):
+        self._settings = settings
+        self._secret = api_key_secret
+        self._output = output
+        self._counters = CounterSet()
+
+    def setup(self):
+        self._key: ApiKey | None = None
+        self._key_error: str | None = None
+        try:
+            self._key = resolve_api_key(self._secret)
+        except ValueError as e:  # its text never holds the key
+            self._key_error = str(e)
+            _LOG.error("Upload: %s", e)
+
+    def process(self, files: list[dict]):
+        paths = sorted(f["path"] for f in files)
+        try:
+            summary = upload_files(paths, self._output, self._settings, self._key, self._key_error)
+        except Exception as e:  # a defect: report every batch failed, never raise
+            _LOG.exception("Upload failed")
+            error = f"internal error: {type(e).__name__}"
+            results = [BatchResult(_name(p), ImportOutcome.FAILED, error=error) for p in paths]
+            summary = upload_summary(self._settings, results, REPORT_DIR)
+        self._counters.inc(upload_counts(summary))
+        yield summary
+
+
+@beam.typehints.with_input_types(dict)
+@beam.typehints.with_output_types(dict)
+class UploadBatches(beam.PTransform):
+    """Written batch files (WriteBatches' records) to Labelbox imports; yields one upload
+    summary once every batch is FINISHED, FAILED or out of time."""
+
+    def __init__(self, settings: UploadSettings, api_key_secret: str | None, output: str):
+        super().__init__()
+        self._fn = _UploadFn(settings, api_key_secret, output)
+
+    def expand(self, files):
+        return files | "CollectFiles" >> beam.combiners.ToList() | "Upload" >> beam.ParDo(self._fn)
