@@ -9,13 +9,17 @@ from __future__ import annotations
 import dataclasses
 import time
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 import orjson
-from apache_beam.io.filesystems import FileSystems
 
-from pipeline.settings import RunSettings
 from transforms.core import counts
-from transforms.upload import upload_failed
+
+if TYPE_CHECKING:
+    from pipeline.settings import RunSettings
+
+# Beam's FileSystems (local paths and gs:// alike) is imported where files are touched, so
+# that reading a manifest (`keyframer report`) does not pay for importing Beam up front.
 
 MANIFEST_NAME = "manifest.json"
 
@@ -71,21 +75,34 @@ def manifest_body(
 
 
 def manifest_path(output: str) -> str:
+    from apache_beam.io.filesystems import FileSystems
+
     return FileSystems.join(output, MANIFEST_NAME)
 
 
 def write_manifest(output: str, manifest: dict) -> None:
+    from apache_beam.io.filesystems import FileSystems
+
     with FileSystems.create(manifest_path(output), mime_type="application/json") as f:
         f.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
 
 
 def read_manifest(output: str) -> dict:
     """The manifest of the run that wrote `output`. Raises FileNotFoundError if none did."""
+    from apache_beam.io.filesystems import FileSystems
+
     path = manifest_path(output)
     if not FileSystems.exists(path):
         raise FileNotFoundError(f"{path}: no manifest (no run has finished writing there)")
     with FileSystems.open(path, compression_type="uncompressed") as f:
         return orjson.loads(f.read())
+
+
+def upload_failed(upload: dict | None) -> bool:
+    """Whether an upload left some batch not imported (failed, or not finished in time)."""
+    if not upload:
+        return False
+    return bool(upload["batches"].get("failed") or upload["batches"].get("timed_out"))
 
 
 def run_failed(manifest: dict) -> bool:

@@ -15,10 +15,10 @@ import argparse
 import sys
 
 from labelbox_upload import resolve_api_key
-from pipeline.manifest import read_manifest, write_manifest
+from pipeline.manifest import read_manifest, upload_failed, write_manifest
 from pipeline.options import add_upload_args, upload_settings
 from pipeline.summary import upload_rows
-from transforms.upload import upload_failed, upload_files
+from transforms.upload import upload_files
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -113,14 +113,6 @@ def upload_counts(summary: dict) -> dict[str, int]:
     return counts
 
 
-def upload_failed(summary: dict | None) -> bool:
-    """Whether some batch was not imported (failed, or not finished in time)."""
-    if not summary:
-        return False
-    batches = summary["batches"]
-    return bool(batches.get("failed") or batches.get("timed_out"))
-
-
 class _UploadFn(beam.DoFn):
     """Uploads one run's batch files (the whole list: one pool, one pacer for the job)."""
 

@@ -29,7 +29,7 @@ from tests.rows import (
     write_parquet,
 )
 from transforms.core.conform import InputSchemaError
-from transforms.core.outcome import GROUP_REASONS
+from transforms.core.annotations import GROUP_REASONS
 from transforms.core.validation import MAX_FRAME, REASONS
 
 pytestmark = pytest.mark.pipeline

@@ -1,4 +1,4 @@
-"""The timeline report (pipeline/report.py) on real pipeline output of the bundled sample."""
+"""The timeline report (the `timeline` package) on real pipeline output of the bundled sample."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ import os
 import matplotlib.image as mpimg
 import pytest
 
-from pipeline import report
-from pipeline.report import DataRowNotFoundError, ReportError, render_timeline, timeline_lanes
 from tests.pipeline.conftest import SAMPLE_AVRO, SAMPLE_PARQUET, run_keyframer
+from timeline import command
+from timeline.errors import DataRowNotFoundError, ReportError
+from timeline.layout import MAX_LANES, layout_rows
+from timeline.loading import load_timeline
+from timeline.render import render_timeline, timeline_lanes
+from timeline.text import safe_name
 
 pytestmark = pytest.mark.pipeline
 
@@ -129,7 +133,7 @@ def test_unknown_data_row_is_a_clear_error(outputs, capsys):
     message = str(err.value)
     assert "'no-such-video.mp4' is not in the output" in message
     assert VIDEO in message and BY_ID in message  # some that are there
-    assert report.main(["--output", outputs["dense"], "--data_row", "nope"]) == 2
+    assert command.main(["--output", outputs["dense"], "--data_row", "nope"]) == 2
     assert "'nope' is not in the output" in capsys.readouterr().err
 
 
@@ -153,12 +157,12 @@ def test_data_row_id_and_schema_ids(outputs, tmp_path):
 def test_main_writes_the_png_and_lists_the_lanes(outputs, tmp_path, capsys):
     png = str(tmp_path / "sub" / "cli.png")
     argv = ["--output", outputs["thinned"], "--data_row", VIDEO, "--png", png, "--width", "1000"]
-    assert report.main([*argv, "--input", PARQUET, "--frame_base", "1"]) == 0
+    assert command.main([*argv, "--input", PARQUET, "--frame_base", "1"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"{png} (1000x") or out.startswith(f"{png} (1000\u00d7")
     assert "person · track 2  max 1-IoU" in out and "scene = night" in out
     assert png_size(png)[0] == 1000
-    assert report.main(["--output", outputs["thinned"], "--width", "300"]) == 2
+    assert command.main(["--output", outputs["thinned"], "--width", "300"]) == 2
     assert "--width" in capsys.readouterr().err
 
 
@@ -223,8 +227,8 @@ def test_empty_segments_schema_ids_and_the_lane_cap(tmp_path):
     width, height = png_size(png)
     assert width == 1600
     # 60 lanes at most: the frame classification keeps its lane, the tracks fill the rest.
-    timeline = report.load_timeline(output, key)
-    rows, hidden = report._layout(timeline, report.MAX_LANES)
+    timeline = load_timeline(output, key)
+    rows, hidden = layout_rows(timeline, MAX_LANES)
     drawn = [r.label for r in rows if r.kind in ("track", "range")]
     assert len(drawn) == 60 and hidden == 13
     assert "ckquestion = ckanswer" in drawn
@@ -244,11 +248,11 @@ def test_without_manifest_and_with_a_moved_directory(tmp_path):
 
 
 def test_safe_name():
-    assert report.safe_name("sample-video-1.mp4") == "sample-video-1.mp4"
+    assert safe_name("sample-video-1.mp4") == "sample-video-1.mp4"
     for key in ("a/b.mp4", "../../etc/passwd", "c:\\x\\y.mp4", "..", "", "é/ü"):
-        name = report.safe_name(key)
+        name = safe_name(key)
         assert name and "/" not in name and "\\" not in name and not name.startswith(".")
-    assert report.safe_name("a/b") != report.safe_name("a_b")
+    assert safe_name("a/b") != safe_name("a_b")
 
 
 @pytest.mark.gcs
@@ -321,7 +325,7 @@ def test_frame_base_0_uuid_seed_duplicates_and_lines_of_changing_length(tmp_path
     assert not summary.notes
     assert 0 < summary.max_errors["edge · track 1"]["px"] <= 2 + EPS
     assert 0 < summary.max_errors["ckbox · track 1"]["px"] <= 2 + EPS
-    timeline = report.load_timeline(output, "dr-1", path, 0)
+    timeline = load_timeline(output, "dr-1", path, 0)
     box_track = timeline.tracks[1]
     assert box_track.track_id == ""  # no track_id: the feature's single instance
     first, last = np.nanmin(box_track.error_frames), np.nanmax(box_track.error_frames)

@@ -1,0 +1,443 @@
+"""The processed-objects ledger: scheduled runs convert each input object exactly once.
+
+Layout, under `<ledger>` (default `<output before its first placeholder>/_keyframer_ledger`):
+
+    claims/00000042.json     one per run, create-only: the objects (name, generation) it took,
+                             its work id and lease
+    commits/<work_id>.json   create-only, written by the job's last step after everything else
+
+A *work* is a set of (object, generation); its id is a digest of that set, so the same objects
+always form the same work, whoever claims them. An object is done when a claim holding it has a
+commit. At launch, `claim()` lists what `--input` matches and takes, in this order:
+
+1. the oldest *expired* work: claimed, never committed, its lease over (the run failed or was
+   killed). It is redone exactly, same objects, same work id, so its batch files are
+   byte-identical and the upload sink's content-derived import names find the imports the
+   failed run may already have made. New objects wait for the next run.
+2. otherwise every matched object in no claim at all.
+
+Claims are numbered; a run creates number max+1 only if that object does not exist yet (GCS
+`ifGenerationMatch=0`, locally a hard link), re-reading and re-planning when another run got
+there first. So two overlapping launches never take the same objects: the later one takes what
+is left (or nothing). A run slower than its lease can be redone by another launch meanwhile;
+both write identical batches and the first commit wins (the second finds it present): set
+`--ledger_lease_hours` above the longest run.
+An object rewritten in place has a new generation and counts as new. Local files use mtime_ns
+as the generation (a stand-in: touching a file makes it new).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
+
+import apache_beam as beam
+from apache_beam.io.filesystem import FileSystem
+
+from pipeline.placeholders import static_prefix, utc_now
+
+_LOG = logging.getLogger(__name__)
+
+LEDGER_DIR = "_keyframer_ledger"
+DEFAULT_LEASE_HOURS = 12
+_CLAIMS, _COMMITS = "claims/", "commits/"
+_CLAIM_NAME = re.compile(r"^claims/(\d{8})\.json$")
+_GLOB_CHARS = re.compile(r"[*?\[]")
+_CLAIM_ATTEMPTS = 20
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class SourceObject:
+    """One matched input object: its full path and the generation that was matched."""
+
+    path: str
+    generation: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """What one run took: a work (its objects) under claim number `seq`."""
+
+    seq: int
+    work_id: str
+    run_id: str
+    objects: tuple[SourceObject, ...]
+    lease_until: dt.datetime
+    redo: bool = False
+
+    @property
+    def input(self) -> str:
+        """The claimed objects as a comma-separated `--input` (each path matches only itself)."""
+        return ",".join(o.path for o in self.objects)
+
+
+class LedgerConflictError(RuntimeError):
+    """Too many other runs claimed at the same moment; nothing was claimed."""
+
+
+class Store(Protocol):
+    """Where the ledger lives: names relative to the ledger root."""
+
+    def list(self, prefix: str) -> list[str]: ...
+    def read(self, name: str) -> bytes: ...
+    def create(self, name: str, data: bytes) -> bool:
+        """Write `name` only if it does not exist; False if it already did."""
+        ...
+
+
+def work_id(objects: Iterable[SourceObject]) -> str:
+    """Digest of a set of (path, generation): 32 hex characters, order-independent."""
+    h = hashlib.sha256()
+    for o in sorted(set(objects)):
+        for part in (o.path.encode(), str(o.generation).encode()):
+            h.update(len(part).to_bytes(8, "big"))
+            h.update(part)
+    return h.hexdigest()[:32]
+
+
+def ledger_location(output: str, ledger: str | None = "auto") -> str | None:
+    """The ledger root for `--ledger` (None/"" off, "auto" under the output's fixed part)."""
+    if not ledger:
+        return None
+    if ledger == "auto":
+        return f"{static_prefix(output)}/{LEDGER_DIR}"
+    return ledger.rstrip("/")
+
+
+# --- matching ----------------------------------------------------------------------------
+
+
+def _split_gs(url: str) -> tuple[str, str]:
+    bucket, _, name = url[len("gs://") :].partition("/")
+    return bucket, name
+
+
+def _literal_prefix(pattern: str) -> str:
+    m = _GLOB_CHARS.search(pattern)
+    return pattern if m is None else pattern[: m.start()]
+
+
+def match_objects(pattern: str, client: object | None = None) -> list[SourceObject]:
+    """Every object matching `pattern` (comma-separated globs, Beam's glob syntax: `*` within
+    a path part, `**` across parts), with its generation, sorted and without duplicates."""
+    found: set[SourceObject] = set()
+    for part in (p.strip() for p in pattern.split(",")):
+        if not part:
+            continue
+        if part.startswith("gs://"):
+            found.update(_match_gcs(part, client))
+        else:
+            found.update(_match_local(part))
+    return sorted(found)
+
+
+def _match_gcs(pattern: str, client: object | None) -> list[SourceObject]:
+    regex = re.compile(FileSystem.translate_pattern(pattern))
+    bucket, name_glob = _split_gs(pattern)
+    client = client or gcs_client()
+    prefix = _literal_prefix(name_glob)
+    out = []
+    for blob in client.list_blobs(bucket, prefix=prefix or None):
+        path = f"gs://{bucket}/{blob.name}"
+        if regex.match(path):
+            out.append(SourceObject(path, int(blob.generation)))
+    return out
+
+
+def _match_local(pattern: str) -> list[SourceObject]:
+    pattern = os.path.abspath(pattern)
+    regex = re.compile(FileSystem.translate_pattern(pattern))
+    top = os.path.dirname(_literal_prefix(pattern)) or "/"
+    out = []
+    for root, _, files in os.walk(top):
+        for f in files:
+            path = os.path.join(root, f)
+            if regex.match(path):
+                out.append(SourceObject(path, os.stat(path).st_mtime_ns))
+    return out
+
+
+def gcs_client() -> object:
+    """A google-cloud-storage client (honours STORAGE_EMULATOR_HOST)."""
+    from google.cloud import storage
+
+    return storage.Client()
+
+
+# --- stores ------------------------------------------------------------------------------
+
+
+class LocalStore:
+    """A ledger in a local directory; create-if-absent by hard-linking a finished temp file."""
+
+    def __init__(self, root: str):
+        self.root = root
+
+    def list(self, prefix: str) -> list[str]:
+        folder = os.path.join(self.root, prefix)
+        if not os.path.isdir(folder):
+            return []
+        return sorted(prefix + f for f in os.listdir(folder) if not f.startswith("."))
+
+    def read(self, name: str) -> bytes:
+        with open(os.path.join(self.root, name), "rb") as f:
+            return f.read()
+
+    def create(self, name: str, data: bytes) -> bool:
+        path = os.path.join(self.root, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.link(tmp, path)  # atomic, fails if `path` exists: readers never see half a file
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
+
+
+class GcsStore:
+    """A ledger under gs://bucket/prefix; create-if-absent with `ifGenerationMatch=0`."""
+
+    def __init__(self, root: str, client: object | None = None):
+        self.bucket_name, prefix = _split_gs(root)
+        self.prefix = prefix.rstrip("/") + "/" if prefix else ""
+        self._client = client
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = gcs_client()
+        return self._client
+
+    @property
+    def bucket(self):
+        return self.client.bucket(self.bucket_name)
+
+    def list(self, prefix: str) -> list[str]:
+        blobs = self.client.list_blobs(self.bucket_name, prefix=self.prefix + prefix)
+        return sorted(b.name[len(self.prefix) :] for b in blobs)
+
+    def read(self, name: str) -> bytes:
+        return self.bucket.blob(self.prefix + name).download_as_bytes()
+
+    def create(self, name: str, data: bytes) -> bool:
+        from google.api_core.exceptions import PreconditionFailed
+
+        try:
+            self.bucket.blob(self.prefix + name).upload_from_string(
+                data, content_type="application/json", if_generation_match=0
+            )
+            return True
+        except PreconditionFailed:
+            return False
+
+
+def open_store(location: str, client: object | None = None) -> Store:
+    """The store for a ledger root (gs://... or a local directory)."""
+    if location.startswith("gs://"):
+        return GcsStore(location, client)
+    return LocalStore(location)
+
+
+# --- state, planning, claiming, committing -------------------------------------------------
+
+
+@dataclasses.dataclass
+class LedgerState:
+    """What the ledger says: claims by number and the committed work ids."""
+
+    claims: dict[int, dict]
+    committed: set[str]
+
+    @property
+    def next_seq(self) -> int:
+        return max(self.claims, default=0) + 1
+
+    def done_objects(self) -> set[SourceObject]:
+        """Objects of committed works."""
+        return {o for c in self.claims.values() if c["work_id"] in self.committed for o in _objs(c)}
+
+    def claimed_objects(self) -> set[SourceObject]:
+        """Objects of any claim (committed, running or expired)."""
+        return {o for c in self.claims.values() for o in _objs(c)}
+
+    def expired_works(self, now: dt.datetime) -> list[dict]:
+        """Uncommitted works whose every claim's lease is over, oldest (first claimed) first."""
+        works: dict[str, list[dict]] = {}
+        for seq in sorted(self.claims):
+            c = self.claims[seq]
+            if c["work_id"] not in self.committed:
+                works.setdefault(c["work_id"], []).append(c)
+        expired = [cs[0] for cs in works.values() if max(_lease(c) for c in cs) <= now]
+        return sorted(expired, key=lambda c: c["seq"])
+
+
+def _objs(claim: dict) -> list[SourceObject]:
+    return [SourceObject(p, int(g)) for p, g in claim["objects"]]
+
+
+def _lease(claim: dict) -> dt.datetime:
+    return dt.datetime.fromisoformat(claim["lease_until"])
+
+
+def read_state(store: Store) -> LedgerState:
+    """Read every claim and commit (one small object per run)."""
+    claims = {}
+    for name in store.list(_CLAIMS):
+        m = _CLAIM_NAME.match(name)
+        if m:
+            claims[int(m.group(1))] = json.loads(store.read(name))
+    committed = {
+        name[len(_COMMITS) : -len(".json")]
+        for name in store.list(_COMMITS)
+        if name.endswith(".json")
+    }
+    return LedgerState(claims, committed)
+
+
+def plan(
+    matched: Sequence[SourceObject], state: LedgerState, now: dt.datetime
+) -> tuple[tuple[SourceObject, ...], bool]:
+    """The objects the next run should take, and whether that is a redo of an expired work.
+
+    Expired works come first and are redone exactly (what of them still exists unchanged);
+    otherwise all matched objects that no claim holds.
+    """
+    present = set(matched)
+    for work in state.expired_works(now):
+        redo = tuple(sorted(o for o in _objs(work) if o in present))
+        if redo:
+            return redo, True
+    claimed = state.claimed_objects()
+    return tuple(sorted(o for o in present if o not in claimed)), False
+
+
+def pending(matched: Sequence[SourceObject], state: LedgerState) -> list[SourceObject]:
+    """Matched objects that no committed work holds (what is not done yet, claimed or not)."""
+    done = state.done_objects()
+    return [o for o in matched if o not in done]
+
+
+def preview(
+    store: Store, matched: Sequence[SourceObject], clock: Callable[[], dt.datetime] | None = None
+) -> tuple[tuple[SourceObject, ...], bool]:
+    """What `claim` would take now, without claiming (for a dry run)."""
+    return plan(matched, read_state(store), (clock or utc_now)())
+
+
+def claim(
+    store: Store,
+    matched: Sequence[SourceObject],
+    *,
+    run_id: str | None = None,
+    lease: dt.timedelta = dt.timedelta(hours=DEFAULT_LEASE_HOURS),
+    clock: Callable[[], dt.datetime] | None = None,
+) -> Claim | None:
+    """Claim the next run's work (see the module docstring); None when there is nothing to do.
+
+    Raises LedgerConflictError after repeated collisions with other launches, ValueError when
+    an object's name cannot be passed to --input as itself (a comma or glob character).
+    """
+    clock = clock or utc_now
+    run_id = run_id or uuid.uuid4().hex[:12]
+    for _ in range(_CLAIM_ATTEMPTS):
+        state = read_state(store)
+        now = clock()
+        objects, redo = plan(matched, state, now)
+        if not objects:
+            return None
+        for o in objects:
+            if "," in o.path or _GLOB_CHARS.search(o.path):
+                raise ValueError(f"--input: cannot read {o.path!r} by name (glob character)")
+        seq, wid = state.next_seq, work_id(objects)
+        body = {
+            "seq": seq,
+            "work_id": wid,
+            "run_id": run_id,
+            "claimed_at": now.isoformat(),
+            "lease_until": (now + lease).isoformat(),
+            "redo": redo,
+            "objects": [[o.path, o.generation] for o in objects],
+        }
+        if store.create(f"{_CLAIMS}{seq:08d}.json", json.dumps(body, indent=1).encode()):
+            _LOG.info(
+                "Ledger claim %d: %d objects (work %s, redo=%s)", seq, len(objects), wid, redo
+            )
+            return Claim(seq, wid, run_id, objects, now + lease, redo)
+        _LOG.info("Ledger claim %d taken by another run; planning again", seq)
+    raise LedgerConflictError(f"no ledger claim after {_CLAIM_ATTEMPTS} attempts")
+
+
+def commit(
+    store: Store, claim_: Claim, *, clock: Callable[[], dt.datetime] | None = None, **extra: str
+) -> bool:
+    """Mark the claim's work done. True if this call committed it, False if it already was
+    (a redo or an overlapping run committed first): idempotent."""
+    now = (clock or utc_now)()
+    body = {
+        "work_id": claim_.work_id,
+        "seq": claim_.seq,
+        "run_id": claim_.run_id,
+        "committed_at": now.isoformat(),
+        "objects": len(claim_.objects),
+        **extra,
+    }
+    return store.create(f"{_COMMITS}{claim_.work_id}.json", json.dumps(body, indent=1).encode())
+
+
+class CommitLedger(beam.PTransform):
+    """The job's last step: commit `claim` once everything upstream of `done` has finished.
+
+    In batch a global combine emits only after its whole input is complete, and a failed job
+    never gets here, so the commit means "every step before it succeeded".
+    """
+
+    def __init__(self, location: str, claim_: Claim):
+        super().__init__()
+        self._location = location
+        self._claim = claim_
+
+    def expand(self, done):
+        return (
+            done
+            | "AllDone" >> beam.combiners.Count.Globally()
+            | "Commit" >> beam.Map(_commit_step, self._location, self._claim)
+        )
+
+
+def _commit_step(_count: int, location: str, claim_: Claim) -> bool:
+    created = commit(open_store(location), claim_)
+    _LOG.info("Ledger work %s %s", claim_.work_id, "committed" if created else "already committed")
+    return created
+
+
+def add_arguments(parser) -> None:
+    """The ledger's flags (for KeyframerOptions._add_argparse_args)."""
+    parser.add_argument(
+        "--ledger",
+        default=None,
+        help="Incremental runs: 'auto' keeps a ledger of converted input objects (name and "
+        "generation) under the output's fixed part (before any {date}), or give a path. Each "
+        "run converts only objects no earlier run converted. Default: off.",
+    )
+    parser.add_argument(
+        "--ledger_lease_hours",
+        type=int,
+        default=DEFAULT_LEASE_HOURS,
+        help="With --ledger: hours after which an uncommitted claim counts as failed and the "
+        "next run redoes it (more than the longest run).",
+    )

@@ -1,0 +1,7 @@
+"""`python -m timeline`: the timeline report (see timeline.command)."""
+
+import sys
+
+from timeline.command import main
+
+sys.exit(main(prog="python -m timeline"))
