@@ -1,11 +1,15 @@
 """The benchmark floor: keyframer's core as a plain Python/Arrow program, without Beam.
 
-Reads the input a row group at a time, checks and keys the rows, builds every key's lines with
-the same core functions as the pipeline, and writes the same batch files (same planner, same
-names, same bytes). What it costs is the cost of the logic itself; the pipeline's throughput
-relative to it is the cost of running on Beam.
+Reads the input a row group at a time and converts it with the core's `convert_tables` (the
+pipeline's checking, keying and annotation), then writes the batch files as the pipeline
+does: fragments staged with `stage_fragments`, planned with `plan_batches`, named by
+`batch_file_name` and copied out with `copy_plan`, so the names and bytes are the pipeline's.
+What it costs is the cost of the logic itself; the pipeline's throughput relative to it is the
+cost of running on Beam. Unlike the pipeline, it holds every key's lines until the input is
+read (`convert_tables` returns them all).
 
-    python -m bench.floor --input bench/data/1m.parquet --output bench/out/floor --frame_base 0
+    python -m bench.floor --input bench/data/1m.parquet --output bench/out/floor --frame_base 0 \
+        [--max_gap_frames 1]
 """
 
 from __future__ import annotations
@@ -17,115 +21,73 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 
-from transforms.core.batching import StagedFragment, plan_batches
+import pyarrow as pa
+
+from transforms.core.batching import BatchLimits, batch_file_name, plan_batches
 from transforms.core.config import AnnotationConfig
-from transforms.core.convert import KeyedChunks, check_table
-from transforms.core.counts import merge
+from transforms.core.conversion import convert_tables
 from transforms.core.formats import format_of, iter_tables
+from transforms.core.fragments import fragment
 from transforms.core.keys import Key
 from transforms.core.memory import relax_gc, use_system_allocator
+from transforms.core.staging import copy_plan, stage_fragments
 
 
-def convert(
-    inputs: list[str],
-    output: str,
-    config: AnnotationConfig,
-    *,
-    max_lines: int = 5000,
-    max_bytes: int = 32 * 2**20,
-    max_feature_lines: int = 5000,
-) -> dict:
-    """Convert files to batch files in `output`; returns the counts."""
-    os.makedirs(output, exist_ok=True)
-    counts: dict = {}
-    keyed = KeyedChunks()
-    dead = []
+def read_tables(inputs: list[str]) -> Iterator[tuple[str, int, pa.Table]]:
+    """(path, first row, table) for every row group (Avro: chunk) of every input file."""
     for path in inputs:
         with open(path, "rb") as f:
             first = 0
             for raw in iter_tables(f, format_of(path)):
-                merge(counts, {"rows_read": raw.num_rows})
-                checked = check_table(raw, path, first, config)
+                yield path, first, raw
                 first += raw.num_rows
-                merge(counts, checked.counts)
-                dead.extend(checked.dead_letters)
-                if checked.valid is not None:
-                    keyed.add(checked.valid)
-
-    def key_lines() -> Iterator[tuple[Key, list[bytes]]]:
-        for result in keyed.annotate(config):
-            merge(counts, result.counts)
-            dead.extend(result.dead_letters)
-            yield result.key, result.lines
-
-    write_batches(
-        key_lines(),
-        output,
-        max_lines=max_lines,
-        max_bytes=max_bytes,
-        max_feature_lines=max_feature_lines,
-    )
-    if dead:
-        os.makedirs(os.path.join(output, "dead_letter"), exist_ok=True)
-        with open(os.path.join(output, "dead_letter", "rejected.ndjson"), "wb") as f:
-            f.write(b"\n".join(dead) + b"\n")
-    return counts
 
 
 def write_batches(
-    results: Iterable[tuple[Key, list[bytes]]],
-    output: str,
-    *,
-    max_lines: int = 5000,
-    max_bytes: int = 32 * 2**20,
-    max_feature_lines: int = 5000,
+    results: Iterable[tuple[Key, list[bytes]]], output: str, limits: BatchLimits = BatchLimits()
 ) -> int:
     """Write (key, lines) pairs, in any order, as the pipeline's batch files in `output`.
 
-    Stages every key's lines in one temporary file, plans the files with the pipeline's planner
-    (`plan_batches`) and copies the planned pieces out, so the names and bytes are the
-    pipeline's. Returns the number of files written.
+    Stages every key's lines in one temporary file, plans the files with the pipeline's
+    planner and copies the planned pieces out. Returns the number of files written.
     """
     os.makedirs(output, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=output) as tmp:
         stage = os.path.join(tmp, "stage.ndjson")
-        staged = []
         with open(stage, "wb") as f:
-            offset = 0
-            for key, lines in results:
-                if not lines:
-                    continue
-                data = b"\n".join(lines) + b"\n"
-                ends, total = [], 0
-                for line in lines:
-                    total += len(line) + 1
-                    ends.append(total)
-                f.write(data)
-                staged.append(StagedFragment(key, stage, offset, tuple(ends)))
-                offset += len(data)
-        plans = plan_batches(staged, max_lines, max_bytes, max_feature_lines)
-        with open(stage, "rb") as src:
-            for plan in plans:
-                name = f"batch-{plan.index:05d}-of-{len(plans):05d}.ndjson"
-                with open(os.path.join(output, name), "wb") as out:
-                    for piece in plan.pieces:
-                        src.seek(piece.offset)
-                        out.write(src.read(piece.length))
+            staged = stage_fragments((fragment(key, lines) for key, lines in results), f, stage)
+        plans = plan_batches(staged, limits.max_lines, limits.max_bytes, limits.max_feature_lines)
+        for plan in plans:
+            with open(os.path.join(output, batch_file_name(plan.index, len(plans))), "wb") as out:
+                copy_plan(plan, lambda path: open(path, "rb"), out)  # noqa: SIM115 - closed there
     return len(plans)
 
 
-def main(argv=None) -> None:
+def convert(inputs: list[str], output: str, config: AnnotationConfig) -> dict:
+    """Convert files to batch files (and dead letters) in `output`; returns the counts."""
+    conversion = convert_tables(read_tables(inputs), config)
+    write_batches(((r.key, r.lines) for r in conversion.results), output)
+    if conversion.dead_letters:
+        os.makedirs(os.path.join(output, "dead_letter"), exist_ok=True)
+        with open(os.path.join(output, "dead_letter", "rejected.ndjson"), "wb") as f:
+            f.write(b"\n".join(conversion.dead_letters) + b"\n")
+    return conversion.counts
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Convert `--input` into `--output` and print the rows per second."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input", required=True, help="a file, a glob, or a directory")
     parser.add_argument("--output", required=True)
     parser.add_argument("--frame_base", type=int, choices=[0, 1], required=True)
+    parser.add_argument("--max_gap_frames", type=int, default=1, help="as keyframer's")
     args = parser.parse_args(argv)
     use_system_allocator()
     relax_gc()
     pattern = os.path.join(args.input, "*") if os.path.isdir(args.input) else args.input
-    inputs = sorted(glob.glob(pattern))
+    config = AnnotationConfig(frame_base=args.frame_base, max_gap_frames=args.max_gap_frames)
     start = time.perf_counter()
-    counts = convert(inputs, args.output, AnnotationConfig(frame_base=args.frame_base))
+    counts = convert(sorted(glob.glob(pattern)), args.output, config)
     elapsed = time.perf_counter() - start
     print(
         f"floor: {counts['rows_read']:,} rows in {elapsed:.2f} s "

@@ -4,7 +4,7 @@ This is the pipeline one writes first, and the one keyframer has to beat (by 30x
 reads the Parquet (or Avro) with pyarrow (fastavro), emits every row as its own element (a
 dict), keys it by (data row, feature) exactly as `transforms.core.keys` does, and appends it
 to the key's bag state; an end-of-window watermark timer then rebuilds a table from the key's
-rows and runs the same core as keyframer (`check_table`, `keys.compact`, `annotate_key`). The
+rows and runs the same core as keyframer (`check_rows`, `keys.compact`, `annotate_key`). The
 lines are collected (`ToList`) and written as the pipeline's batch files by the floor's
 `write_batches`, so the output is byte-identical to keyframer's and the floor's. Dead letters
 are counted, not written (their row numbers would be per key, not per file).
@@ -32,8 +32,9 @@ from apache_beam.transforms.userstate import BagStateSpec, TimerSpec, on_timer
 
 from bench.floor import write_batches
 from transforms.core import columns as c
+from transforms.core.annotate import annotate_key
+from transforms.core.checking import check_rows
 from transforms.core.config import AnnotationConfig
-from transforms.core.convert import annotate_key, check_table
 from transforms.core.formats import AVRO, format_of
 from transforms.core.keys import Key, compact
 
@@ -94,7 +95,7 @@ class _BuildKeyFn(beam.DoFn):
         items = list(rows.read())
         rows.clear()
         self._rows.inc(len(items))
-        checked = check_table(c.table_from_rows(items), "naive", 0, self._config)
+        checked = check_rows(c.table_from_rows(items), "naive", 0, self._config)
         rejected = len(checked.dead_letters)
         if checked.valid is not None:
             result = annotate_key(key, [compact(checked.valid)], self._config)
