@@ -1,8 +1,9 @@
-"""The core never imports apache_beam: every transforms.core module imports with Beam blocked.
+"""The Beam-free packages never import apache_beam: the frame-to-annotation core
+(transforms.core) and the Labelbox client (labelbox_upload).
 
-Runs in a fresh interpreter (this test process may already have Beam loaded), with a
-meta-path finder that refuses `apache_beam` and its submodules, so a Beam import anywhere in
-transforms.core, direct or through another module, fails here.
+Each package's modules are imported in a fresh interpreter (this test process may already have
+Beam loaded), with a meta-path finder that refuses `apache_beam` and its submodules, so a Beam
+import anywhere in the package, direct or through another module, fails here.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 _SCRIPT = r"""
 import importlib
@@ -25,7 +28,7 @@ import sys
 class BlockBeam(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name == "apache_beam" or name.startswith("apache_beam."):
-            raise ImportError(f"apache_beam is blocked in the core (import of {name})")
+            raise ImportError(f"apache_beam is blocked (import of {name})")
         return None
 
 
@@ -34,23 +37,31 @@ for name in list(sys.modules):
     if name == "apache_beam" or name.startswith("apache_beam."):
         del sys.modules[name]
 
-import transforms.core
-
-names = sorted(
-    m.name for m in pkgutil.walk_packages(transforms.core.__path__, "transforms.core.")
-)
+package = importlib.import_module("PACKAGE")
+PROBE
+names = sorted(m.name for m in pkgutil.walk_packages(package.__path__, "PACKAGE."))
 failures = {}
 for name in names:
     try:
         importlib.import_module(name)
     except Exception as e:  # any failure to import is reported with its module
         failures[name] = f"{type(e).__name__}: {e}"
+EXTRA
 beam = sorted(n for n in sys.modules if n == "apache_beam" or n.startswith("apache_beam."))
 print(json.dumps({"modules": names, "failures": failures, "beam_loaded": beam}))
 """
 
+# Modules a package imports lazily, on the path that needs them (imported here too).
+_LAZY = {"labelbox_upload": "import google.cloud.secretmanager"}
+PACKAGES = ("transforms.core", "labelbox_upload")
 
-def _run(script: str) -> dict:
+
+def _run(package: str, probe: str = "") -> dict:
+    script = (
+        _SCRIPT.replace("PACKAGE", package)
+        .replace("PROBE", probe)
+        .replace("EXTRA", _LAZY.get(package, ""))
+    )
     proc = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
@@ -63,32 +74,25 @@ def _run(script: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def test_every_core_module_imports_without_apache_beam():
-    result = _run(_SCRIPT)
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_module_imports_without_apache_beam(package):
+    result = _run(package)
+    folder = ROOT.joinpath(*package.split("."))
     # Discovery found the package's modules (guards against an empty, vacuous walk).
-    expected = sorted(
-        f"transforms.core.{p.stem}"
-        for p in (ROOT / "transforms" / "core").glob("*.py")
-        if p.stem != "__init__"
-    )
-    assert set(expected) <= set(result["modules"]), sorted(set(expected) - set(result["modules"]))
-    assert "transforms.core.annotate" in result["modules"]
+    expected = {f"{package}.{p.stem}" for p in folder.glob("*.py") if p.stem != "__init__"}
+    assert expected and expected <= set(result["modules"]), expected - set(result["modules"])
     assert result["failures"] == {}, result["failures"]
     assert result["beam_loaded"] == []
 
 
 def test_the_blocker_does_block_apache_beam():
     """The check can fail: with the same finder, importing apache_beam is refused."""
-    script = _SCRIPT.replace(
-        "import transforms.core\n",
-        "import transforms.core\n"
+    probe = (
         "try:\n"
         "    import apache_beam  # noqa: F401\n"
         "    blocked = False\n"
         "except ImportError:\n"
         "    blocked = True\n"
-        "assert blocked, 'apache_beam was importable'\n",
+        "assert blocked, 'apache_beam was importable'\n"
     )
-    assert script != _SCRIPT
-    result = _run(script)
-    assert result["beam_loaded"] == []
+    assert _run("transforms.core", probe)["beam_loaded"] == []
