@@ -11,17 +11,18 @@ always form the same work, whoever claims them. An object is done when a claim h
 commit. At launch, `claim()` lists what `--input` matches and takes, in this order:
 
 1. the oldest *expired* work: claimed, never committed, its lease over (the run failed or was
-   killed). It is redone exactly, same objects, same work id, so its batch files are
-   byte-identical and the upload sink's content-derived import names find the imports the
-   failed run may already have made. New objects wait for the next run.
+   killed). It is redone exactly: the same objects (less any rewritten, deleted, or done by
+   another run meanwhile; normally none), so the same work id and byte-identical batch files,
+   and the upload sink's content-derived import names find the imports the failed run may
+   already have made. New objects wait for the next run.
 2. otherwise every matched object in no claim at all.
 
-Claims are numbered; a run creates number max+1 only if that object does not exist yet (GCS
-`ifGenerationMatch=0`, locally a hard link), re-reading and re-planning when another run got
-there first. So two overlapping launches never take the same objects: the later one takes what
-is left (or nothing). A run slower than its lease can be redone by another launch meanwhile;
-both write identical batches and the first commit wins (the second finds it present): set
-`--ledger_lease_hours` above the longest run.
+Claims are numbered; a run creates number max+1 only if that object does not exist yet
+(ledger_store.py: GCS `ifGenerationMatch=0`, locally a hard link), re-reading and
+re-planning when another run got there first. So two overlapping launches never take the same
+objects: the later one takes what is left (or nothing). A run slower than its lease can be
+redone by another launch meanwhile; both write identical batches and the first commit wins
+(the second finds it present): set `--ledger_lease_hours` above the longest run.
 An object rewritten in place has a new generation and counts as new. Local files use mtime_ns
 as the generation (a stand-in: touching a file makes it new).
 """
@@ -35,14 +36,13 @@ import json
 import logging
 import os
 import re
-import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol
 
 import apache_beam as beam
 from apache_beam.io.filesystem import FileSystem
 
+from pipeline.ledger_store import Store, gcs_client, open_store, split_gs
 from pipeline.placeholders import static_prefix, utc_now
 
 _LOG = logging.getLogger(__name__)
@@ -84,16 +84,6 @@ class LedgerConflictError(RuntimeError):
     """Too many other runs claimed at the same moment; nothing was claimed."""
 
 
-class Store(Protocol):
-    """Where the ledger lives: names relative to the ledger root."""
-
-    def list(self, prefix: str) -> list[str]: ...
-    def read(self, name: str) -> bytes: ...
-    def create(self, name: str, data: bytes) -> bool:
-        """Write `name` only if it does not exist; False if it already did."""
-        ...
-
-
 def work_id(objects: Iterable[SourceObject]) -> str:
     """Digest of a set of (path, generation): 32 hex characters, order-independent."""
     h = hashlib.sha256()
@@ -114,11 +104,6 @@ def ledger_location(output: str, ledger: str | None = "auto") -> str | None:
 
 
 # --- matching ----------------------------------------------------------------------------
-
-
-def _split_gs(url: str) -> tuple[str, str]:
-    bucket, _, name = url[len("gs://") :].partition("/")
-    return bucket, name
 
 
 def _literal_prefix(pattern: str) -> str:
@@ -142,7 +127,7 @@ def match_objects(pattern: str, client: object | None = None) -> list[SourceObje
 
 def _match_gcs(pattern: str, client: object | None) -> list[SourceObject]:
     regex = re.compile(FileSystem.translate_pattern(pattern))
-    bucket, name_glob = _split_gs(pattern)
+    bucket, name_glob = split_gs(pattern)
     client = client or gcs_client()
     prefix = _literal_prefix(name_glob)
     out = []
@@ -166,93 +151,6 @@ def _match_local(pattern: str) -> list[SourceObject]:
     return out
 
 
-def gcs_client() -> object:
-    """A google-cloud-storage client (honours STORAGE_EMULATOR_HOST)."""
-    from google.cloud import storage
-
-    return storage.Client()
-
-
-# --- stores ------------------------------------------------------------------------------
-
-
-class LocalStore:
-    """A ledger in a local directory; create-if-absent by hard-linking a finished temp file."""
-
-    def __init__(self, root: str):
-        self.root = root
-
-    def list(self, prefix: str) -> list[str]:
-        folder = os.path.join(self.root, prefix)
-        if not os.path.isdir(folder):
-            return []
-        return sorted(prefix + f for f in os.listdir(folder) if not f.startswith("."))
-
-    def read(self, name: str) -> bytes:
-        with open(os.path.join(self.root, name), "rb") as f:
-            return f.read()
-
-    def create(self, name: str, data: bytes) -> bool:
-        path = os.path.join(self.root, name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.link(tmp, path)  # atomic, fails if `path` exists: readers never see half a file
-            return True
-        except FileExistsError:
-            return False
-        finally:
-            os.unlink(tmp)
-
-
-class GcsStore:
-    """A ledger under gs://bucket/prefix; create-if-absent with `ifGenerationMatch=0`."""
-
-    def __init__(self, root: str, client: object | None = None):
-        self.bucket_name, prefix = _split_gs(root)
-        self.prefix = prefix.rstrip("/") + "/" if prefix else ""
-        self._client = client
-
-    @property
-    def client(self):
-        if self._client is None:
-            self._client = gcs_client()
-        return self._client
-
-    @property
-    def bucket(self):
-        return self.client.bucket(self.bucket_name)
-
-    def list(self, prefix: str) -> list[str]:
-        blobs = self.client.list_blobs(self.bucket_name, prefix=self.prefix + prefix)
-        return sorted(b.name[len(self.prefix) :] for b in blobs)
-
-    def read(self, name: str) -> bytes:
-        return self.bucket.blob(self.prefix + name).download_as_bytes()
-
-    def create(self, name: str, data: bytes) -> bool:
-        from google.api_core.exceptions import PreconditionFailed
-
-        try:
-            self.bucket.blob(self.prefix + name).upload_from_string(
-                data, content_type="application/json", if_generation_match=0
-            )
-            return True
-        except PreconditionFailed:
-            return False
-
-
-def open_store(location: str, client: object | None = None) -> Store:
-    """The store for a ledger root (gs://... or a local directory)."""
-    if location.startswith("gs://"):
-        return GcsStore(location, client)
-    return LocalStore(location)
-
-
 # --- state, planning, claiming, committing -------------------------------------------------
 
 
@@ -274,6 +172,15 @@ class LedgerState:
     def claimed_objects(self) -> set[SourceObject]:
         """Objects of any claim (committed, running or expired)."""
         return {o for c in self.claims.values() for o in _objs(c)}
+
+    def running_objects(self, now: dt.datetime) -> set[SourceObject]:
+        """Objects of uncommitted claims whose lease is not over (a run may be on them)."""
+        return {
+            o
+            for c in self.claims.values()
+            if c["work_id"] not in self.committed and _lease(c) > now
+            for o in _objs(c)
+        }
 
     def expired_works(self, now: dt.datetime) -> list[dict]:
         """Uncommitted works whose every claim's lease is over, oldest (first claimed) first."""
@@ -314,12 +221,14 @@ def plan(
 ) -> tuple[tuple[SourceObject, ...], bool]:
     """The objects the next run should take, and whether that is a redo of an expired work.
 
-    Expired works come first and are redone exactly (what of them still exists unchanged);
-    otherwise all matched objects that no claim holds.
+    Expired works come first and are redone exactly: all of their objects that still exist
+    unchanged and that no other work has done or is doing meanwhile (normally all of them,
+    hence the same work id). Otherwise all matched objects that no claim holds.
     """
     present = set(matched)
+    taken = state.done_objects() | state.running_objects(now)
     for work in state.expired_works(now):
-        redo = tuple(sorted(o for o in _objs(work) if o in present))
+        redo = tuple(sorted(o for o in _objs(work) if o in present and o not in taken))
         if redo:
             return redo, True
     claimed = state.claimed_objects()

@@ -11,6 +11,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from labelbox_upload.settings import DEFAULT_ENDPOINT, SettingsError, UploadSettings
 from labelbox_upload.targets import TARGET_KINDS
+from pipeline import ledger, submit
 from pipeline.settings import KEYED, PER_FILE, RunSettings, StreamingSettings
 from transforms.core.batching import BatchLimits
 from transforms.core.completion import CompletionRule
@@ -157,6 +158,9 @@ class KeyframerOptions(PipelineOptions):
         )
         _add_streaming_args(parser.add_argument_group("keyframer streaming (with --streaming)"))
         add_upload_args(parser.add_argument_group("keyframer upload to Labelbox"))
+        scheduled = parser.add_argument_group("keyframer on Dataflow")
+        submit.add_arguments(scheduled)
+        ledger.add_arguments(scheduled)
 
 
 def add_upload_args(g) -> None:

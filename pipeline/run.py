@@ -11,6 +11,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from labelbox_upload import resolve_api_key
+from pipeline import launch, submit
 from pipeline import options as opts_mod
 from pipeline.build import build_pipeline
 from pipeline.inputs import check_inputs
@@ -54,13 +55,16 @@ def prepare(argv: list[str] | None) -> tuple[PipelineOptions, RunSettings]:
     """
     pipeline_options = PipelineOptions(argv)
     opts = pipeline_options.view_as(opts_mod.KeyframerOptions)
+    plan = launch.prepare_launch(pipeline_options, opts)
+    if plan.nothing_to_do:
+        return pipeline_options, None, plan
     settings = opts_mod.settings_from_options(opts)
     check_api_key(settings, pipeline_options.view_as(StandardOptions).runner)
     if not opts.skip_input_check:
         input_check = check_inputs(settings.input, settings.input_format)
         _LOG.info("Input: %d files, %s rows", input_check["files"], input_check["rows"])
         settings = dataclasses.replace(settings, input_check=input_check)
-    return pipeline_options, settings
+    return pipeline_options, settings, plan
 
 
 def check_api_key(settings: RunSettings, runner: str | None) -> None:
@@ -77,14 +81,19 @@ def check_api_key(settings: RunSettings, runner: str | None) -> None:
 
 def run(argv: list[str] | None = None, *, wait: bool = True):
     """Run keyframer with command-line style arguments. Returns (result, manifest or None)."""
-    pipeline_options, settings = prepare(argv)
+    pipeline_options, settings, plan = prepare(argv)
+    if plan.nothing_to_do:
+        return None, None
     _tune_local_runner(pipeline_options)
     p = beam.Pipeline(options=pipeline_options)
-    build_pipeline(p, settings)
+    outputs = build_pipeline(p, settings)
+    launch.commit_after(plan, outputs.manifest)
     result = p.run()
     if not wait:
         return result, None
-    result.wait_until_finish()
+    opts = pipeline_options.view_as(opts_mod.KeyframerOptions)
+    if not submit.after_run(result, pipeline_options, wait=opts.wait):
+        return result, None
     return result, read_manifest(settings.output)
 
 
@@ -113,5 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, InputSchemaError, FileNotFoundError) as e:
         print(f"keyframer: {e}", file=sys.stderr)
         return 2
+    if manifest is None:
+        return 0  # a dry run, a template, a job left running, or nothing new to convert
     print(format_summary(manifest))
     return 1 if run_failed(manifest) else 0

@@ -129,18 +129,6 @@ def _options_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(add_help=False)
     opts_mod.KeyframerOptions._add_argparse_args(parser)
-    return _with_pending_flags(parser)
-
-
-def _with_pending_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    # Until KeyframerOptions calls ledger.add_arguments and submit.add_arguments (issue 10
-    # wiring), add their flags here so metadata.json already has them. Inactive once wired.
-    from pipeline import ledger, submit
-
-    known = {a.dest for a in parser._actions}
-    for dest, add in (("ledger", ledger.add_arguments), ("wait", submit.add_arguments)):
-        if dest not in known:
-            add(parser)
     return parser
 
 
