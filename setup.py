@@ -38,8 +38,6 @@ setup(
         "requests>=2.31",
         "tenacity>=8.2",
         "google-cloud-secret-manager>=2.20",
-        # Beam stages --setup_file for Dataflow with `python -m build --sdist`.
-        "build>=1.0",
     ],
     extras_require={
         "report": ["matplotlib>=3.7"],

@@ -60,7 +60,7 @@ def prepare(argv: list[str] | None) -> tuple[PipelineOptions, RunSettings]:
         return pipeline_options, None, plan
     settings = opts_mod.settings_from_options(opts)
     check_api_key(settings, pipeline_options.view_as(StandardOptions).runner)
-    if not opts.skip_input_check:
+    if not opts.skip_input_check and settings.streaming is None:  # streaming: files may come
         input_check = check_inputs(settings.input, settings.input_format)
         _LOG.info("Input: %d files, %s rows", input_check["files"], input_check["rows"])
         settings = dataclasses.replace(settings, input_check=input_check)
@@ -79,11 +79,34 @@ def check_api_key(settings: RunSettings, runner: str | None) -> None:
     resolve_api_key(None)  # raises ValueError if LABELBOX_API_KEY is not set
 
 
+def is_local(pipeline_options: PipelineOptions) -> bool:
+    """Whether the runner runs in this process (not Dataflow or another service)."""
+    return pipeline_options.view_as(StandardOptions).runner in _LOCAL_RUNNERS
+
+
+def run_streaming(pipeline_options: PipelineOptions, settings: RunSettings):
+    """Submit the streaming graph (Dataflow, Runner v2). Returns (result, None): a streaming
+    job has per-batch records under `<output>/batches/`, not one manifest."""
+    from pipeline.streaming_build import build_streaming_pipeline
+
+    p = beam.Pipeline(options=pipeline_options)
+    build_streaming_pipeline(p, settings)
+    result = p.run()
+    submit.after_run(result, pipeline_options, wait=False)
+    return result, None
+
+
 def run(argv: list[str] | None = None, *, wait: bool = True):
     """Run keyframer with command-line style arguments. Returns (result, manifest or None)."""
     pipeline_options, settings, plan = prepare(argv)
     if plan.nothing_to_do:
         return None, None
+    if settings.streaming is not None:
+        if is_local(pipeline_options):
+            from pipeline.watch import run_watch
+
+            return None, run_watch(pipeline_options, settings)
+        return run_streaming(pipeline_options, settings)
     _tune_local_runner(pipeline_options)
     p = beam.Pipeline(options=pipeline_options)
     outputs = build_pipeline(p, settings)

@@ -53,6 +53,12 @@ class StreamingSettings:
             raise ValueError("watch_interval_seconds must be positive")
         if self.batch_max_seconds <= 0:
             raise ValueError("batch_max_seconds must be positive")
+        rule = self.completion
+        if rule.gap_seconds is None and rule.max_wait_seconds is None:
+            raise ValueError(
+                "video_gap_seconds and video_max_wait_seconds cannot both be off: a video "
+                "without a video_end marker would never be built"
+            )
         if self.input_notifications and not _NOTIFICATIONS.match(self.input_notifications):
             raise ValueError(
                 "input_notifications must be projects/PROJECT/subscriptions/SUBSCRIPTION"

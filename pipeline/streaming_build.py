@@ -5,7 +5,9 @@
     → BuildVideos  check rows (as batch), key by data row; per-video state and timers; a
                    video is built by the batch core when complete, rebuilt on late rows
     → BatchVideos  a stateful batcher per shard writes batch-<sha256[:20]>.ndjson files once,
-                   and a record per file under batches/ (the seam for an upload step)
+                   and a record per file under batches/
+    → UploadBatches  with --upload: each batch file to Labelbox as it is written, its record
+                   rewritten with the import's outcome
     dead letters of every step → WriteDeadLetterFiles, continuously
 
 On Beam's local streaming runner nothing groups downstream of the stateful steps (a
@@ -24,6 +26,7 @@ from transforms import outputs
 from transforms.streaming.batcher import BatchVideos, WriteDeadLetterFiles
 from transforms.streaming.sources import NewFiles, ReadNewFiles
 from transforms.streaming.videos import BuildVideos
+from transforms.upload import UploadEachBatch
 
 BATCHER_SHARDS = 4
 
@@ -52,8 +55,12 @@ def build_streaming_pipeline(
     """
     streaming = settings.streaming or StreamingSettings()
     if new_files is None:
+        rule = streaming.completion
         new_files = p | "NewFiles" >> NewFiles(
-            settings.input, streaming.watch_interval_seconds, streaming.input_notifications
+            settings.input,
+            streaming.watch_interval_seconds,
+            streaming.input_notifications,
+            rule.remember_until(0.0),  # a path is remembered as long as a built video is
         )
     read = new_files | "ReadNewFiles" >> ReadNewFiles(settings.input_format)
     built = read.tables | "BuildVideos" >> BuildVideos(
@@ -62,8 +69,13 @@ def build_streaming_pipeline(
     batched = built["videos"] | "BatchVideos" >> BatchVideos(
         settings.output, settings.batch, streaming.batch_max_seconds
     )
+    records = batched["records"]
+    if settings.upload is not None:
+        records = records | "UploadBatches" >> UploadEachBatch(
+            settings.upload, settings.api_key_secret, settings.output
+        )
     steps = [read, built, batched]
     dead = tuple(s[outputs.DEAD_LETTER] for s in steps) | "MergeDeadLetters" >> beam.Flatten()
     dead_files = dead | "WriteDeadLetters" >> WriteDeadLetterFiles(settings.dead_letter)
     stats = tuple(s[outputs.STATS] for s in steps) | "MergeStats" >> beam.Flatten()
-    return StreamingOutputs(built["videos"], batched["records"], dead, dead_files, stats)
+    return StreamingOutputs(built["videos"], records, dead, dead_files, stats)

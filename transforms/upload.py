@@ -156,3 +156,108 @@ class UploadBatches(beam.PTransform):
 
     def expand(self, files):
         return files | "CollectFiles" >> beam.combiners.ToList() | "Upload" >> beam.ParDo(self._fn)
+
+
+def record_upload(record: dict, result: BatchResult) -> dict:
+    """A streaming batch record with its upload's outcome (the import's name, id and state,
+    lines accepted and rejected by error)."""
+    return {**record, "upload": result.to_json()}
+
+
+def write_record(record: dict) -> None:
+    """Rewrite a streaming batch record in place (`record["record"]` is its own path)."""
+    with FileSystems.create(record["record"], mime_type="application/json") as f:
+        f.write(orjson.dumps(record, option=orjson.OPT_SORT_KEYS))
+
+
+def write_rejected_lines(output: str, result: BatchResult) -> None:
+    """One batch's lines that were not accepted, as `upload_report/rejected-<batch>`."""
+    if result.summary is None or not result.summary.rejected:
+        return
+    report = FileSystems.join(output, REPORT_DIR)
+    if "://" not in report and not FileSystems.exists(report):
+        FileSystems.mkdirs(report)
+    path = FileSystems.join(report, f"rejected-{result.batch}")
+    with FileSystems.create(path, mime_type="application/x-ndjson") as f:
+        f.write(b"".join(orjson.dumps(x.to_json()) + b"\n" for x in result.summary.rejected))
+
+
+def result_counts(result: BatchResult) -> dict[str, int]:
+    """One batch's upload as run counters."""
+    counts = {f"upload_batches_{result.outcome.value}": 1}
+    if result.summary is not None:
+        counts["upload_annotations_accepted"] = result.summary.accepted
+        counts["upload_annotations_rejected"] = result.summary.rejected_count
+    return counts
+
+
+class _UploadEachFn(beam.DoFn):
+    """Streaming: each batch record's file to Labelbox as it is written. A bundle's batches
+    are in flight together (settings.concurrency at once); the bundle ends when each is
+    FINISHED, FAILED or out of time, and its record is rewritten with the outcome."""
+
+    def __init__(self, settings: UploadSettings, api_key_secret: str | None, output: str):
+        self._settings = settings
+        self._secret = api_key_secret
+        self._output = output
+        self._counters = CounterSet()
+
+    def setup(self):
+        self._key: ApiKey | None = None
+        self._key_error: str | None = None
+        self._uploader: Uploader | None = None
+        try:
+            self._key = resolve_api_key(self._secret)
+            self._uploader = Uploader(self._settings, self._key)
+        except ValueError as e:
+            self._key_error = str(e)
+            _LOG.error("Upload: %s", e)
+
+    def start_bundle(self):
+        self._pending: list = []
+
+    def process(self, record: dict, window=beam.DoFn.WindowParam):
+        name = _name(record["file"])
+        if self._uploader is None:
+            future = None
+        else:
+            future = self._uploader.submit(name, _reader(record["file"]))
+        self._pending.append((record, name, future, window))
+
+    def finish_bundle(self):
+        from transforms.buffering import in_window
+
+        pending, self._pending = self._pending, []
+        for record, name, future, window in pending:
+            try:
+                if future is None:
+                    result = BatchResult(name, ImportOutcome.FAILED, error=self._key_error)
+                else:
+                    result = future.result()
+                updated = record_upload(record, result)
+                write_rejected_lines(self._output, result)
+                write_record(updated)
+            except Exception as e:  # never raise: the batch is reported failed
+                _LOG.exception("Upload of %s failed", name)
+                result = BatchResult(name, ImportOutcome.FAILED, error=type(e).__name__)
+                updated = record_upload(record, result)
+            self._counters.inc(result_counts(result))
+            yield in_window(updated, window)
+
+    def teardown(self):
+        if self._uploader is not None:
+            self._uploader.close()
+
+
+@beam.typehints.with_input_types(dict)
+@beam.typehints.with_output_types(dict)
+class UploadEachBatch(beam.PTransform):
+    """Streaming: batch records (BatchVideos' output) to Labelbox imports, one by one as they
+    come; yields each record with its upload's outcome."""
+
+    def __init__(self, settings: UploadSettings, api_key_secret: str | None, output: str):
+        super().__init__()
+        self._fn = _UploadEachFn(settings, api_key_secret, output)
+
+    def expand(self, records):
+        return records | "UploadEach" >> beam.ParDo(self._fn)

@@ -6,9 +6,8 @@ compares every graph here with `step_names_<graph>.txt`. After renaming steps on
 
     .venv/bin/python -m tests.dataflow.graphs          # rewrite every step_names_*.txt
 
-To add a graph (the streaming pipeline, issue 9), add its extra flags to GRAPHS, e.g.
-"streaming": ["--streaming", "--input_subscription", f"projects/{PROJECT}/subscriptions/s"],
-and run the command above once: the test picks it up.
+To add a graph, add its extra flags to GRAPHS and run the command above once: the test picks
+it up.
 """
 
 from __future__ import annotations
@@ -23,12 +22,28 @@ PROJECT = "demo-project"  # a valid-looking id: an invalid one makes Beam call t
 REGION = "us-central1"
 BUCKET = "kf-dataflow-graphs"
 SAMPLE = REPO / "samples" / "sample.parquet"
+NOTIFICATIONS = f"projects/{PROJECT}/subscriptions/keyframer-preds"
+SECRET = f"projects/{PROJECT}/secrets/labelbox-key/versions/1"
 
 # Graph name -> keyframer flags that select it (on top of dataflow_args).
 GRAPHS: dict[str, list[str]] = {
     "batch": [],
     "batch_per_file": ["--complete_per_file"],
     "batch_ledger": ["--ledger", "auto"],  # a dry run previews the claim: nothing is stored
+    "batch_upload": ["--upload", "mal", "--project_id", "p", "--labelbox_api_key_secret", SECRET],
+    "streaming": ["--streaming", "--input_notifications", NOTIFICATIONS],
+    "streaming_watch": ["--streaming"],
+    "streaming_upload": [
+        "--streaming",
+        "--input_notifications",
+        NOTIFICATIONS,
+        "--upload",
+        "model_run",
+        "--model_run_id",
+        "m",
+        "--labelbox_api_key_secret",
+        SECRET,
+    ],
 }
 
 

@@ -37,7 +37,8 @@ def dataflow_bucket(gcs_emulator, gcs_bucket, sample_paths):
 @pytest.mark.parametrize("graph", sorted(graphs.GRAPHS))
 def test_the_job_builds_with_the_checked_in_step_names(dataflow_bucket, graph):
     result = graphs.dry_run(dataflow_bucket, graph)
-    assert result.job.proto.type_.name == "JOB_TYPE_BATCH"
+    kind = "JOB_TYPE_STREAMING" if graph.startswith("streaming") else "JOB_TYPE_BATCH"
+    assert result.job.proto.type_.name == kind
     expected, actual = graphs.read_names(graph), graphs.step_names(result)
     diff = "\n".join(
         difflib.unified_diff(expected, actual, "checked in", "built", lineterm="", n=0)
