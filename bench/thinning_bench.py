@@ -11,8 +11,13 @@ Usage::
 
     .venv/bin/python bench/thinning_bench.py [--tracks 200] [--frames 1800] [--seed 0]
         [--greedy 10] [--quick] [--only bbox:iou:0.9,bbox:px:2]
+        [--backend auto|compiled|numpy] [--compare]
 
 ``--only`` runs the named scenarios alone (ids: ``TAG:TOLERANCE``, listed by ``--list``).
+``--backend`` picks the search (``select_keyframes``'s backend; auto: compiled when numba is
+installed); ``--compare`` also runs the numpy search on the same tracks and prints its time per
+keyframe and whether every track's count is identical. The first line gives the time of the
+compiled search's first call (numba import plus compilation, or loading it from the cache).
 ``bench/run.py`` imports ``scenarios`` and ``measure`` to print the same figures.
 """
 
@@ -34,6 +39,7 @@ from bench import generate
 from transforms.core.thinning import (
     DEFAULT_MAX_SPAN,
     Tolerance,
+    compiled,
     parse_tolerance,
     reconstruction_error,
     select_keyframes,
@@ -141,6 +147,13 @@ class ScenarioResult:
     wall_ms: np.ndarray
     cpu_ms: np.ndarray
     greedy_ratio: float | None
+    backend: str = "auto"
+    counts: list[int] | None = None  # keyframes kept per track
+
+    @property
+    def cpu_us_per_keyframe(self) -> float:
+        """CPU time per input keyframe, in microseconds."""
+        return float(self.cpu_ms.sum()) * 1e3 / self.keyframes_in
 
     @property
     def compression(self) -> float:
@@ -174,22 +187,28 @@ def naive_greedy_count(t: np.ndarray, values: np.ndarray, tol: Tolerance, geomet
 HEADER = (
     f"{'scenario':<25} {'tol':<8} {'tracks':>6} {'kf in':>8} {'kf out':>7} {'ratio':>6} "
     f"{'kf/track':>8}  {'max error (limit)':<22} {'ms/track: mean':>14} {'p50':>6} {'p95':>6} "
-    f"{'max':>6} {'cpu':>6}  {'greedy/ours':>11}"
+    f"{'max':>6} {'cpu':>6} {'us/kf':>6}  {'greedy/ours':>11}"
 )
 
 
-def measure(scenario: Scenario, frames: int, seed: int, greedy_tracks: int) -> ScenarioResult:
-    """Thin the scenario's tracks one by one, timing each; compare with greedy on a few."""
+def measure(
+    scenario: Scenario, frames: int, seed: int, greedy_tracks: int, backend: str = "auto"
+) -> ScenarioResult:
+    """Thin the scenario's tracks one by one, timing each; compare with greedy on a few.
+
+    ``backend``: ``select_keyframes``'s search ("auto", "compiled" or "numpy").
+    """
     tol = parse_tolerance(scenario.tolerance)
     salt = zlib.crc32(f"{scenario.name} {scenario.tolerance}".encode())
     rng = np.random.default_rng([seed, salt])
     t = np.arange(frames, dtype=np.int64)
     tracks = [scenario.make(rng, frames) for _ in range(scenario.tracks)]
-    select_keyframes(t, tracks[0], tol, scenario.geometry)  # warm-up (imports, buffers)
+    # warm-up (imports, compilation, buffers)
+    select_keyframes(t, tracks[0], tol, scenario.geometry, backend=backend)
     kept, wall, cpu, worst = [], [], [], 0.0
     for values in tracks:
         w0, c0 = time.perf_counter(), time.process_time()
-        keep = select_keyframes(t, values, tol, scenario.geometry)
+        keep = select_keyframes(t, values, tol, scenario.geometry, backend=backend)
         wall.append(time.perf_counter() - w0)
         cpu.append(time.process_time() - c0)
         kept.append(int(keep.sum()))
@@ -211,6 +230,8 @@ def measure(scenario: Scenario, frames: int, seed: int, greedy_tracks: int) -> S
         wall_ms=np.array(wall) * 1e3,
         cpu_ms=np.array(cpu) * 1e3,
         greedy_ratio=greedy,
+        backend=backend,
+        counts=kept,
     )
 
 
@@ -222,15 +243,31 @@ def format_result(r: ScenarioResult) -> str:
         f"{r.scenario.name:<25} {r.tolerance!s:<8} {r.tracks:>6} {r.keyframes_in:>8} "
         f"{r.keyframes_out:>7} {r.compression:>5.1f}x {r.keyframes_out / r.tracks:>8.1f}  "
         f"{r.error_text:<22} {wall_ms.mean():>14.1f} {np.median(wall_ms):>6.1f} "
-        f"{np.percentile(wall_ms, 95):>6.1f} {wall_ms.max():>6.1f} {cpu_ms.mean():>6.1f}  "
-        f"{greedy:>11}"
+        f"{np.percentile(wall_ms, 95):>6.1f} {wall_ms.max():>6.1f} {cpu_ms.mean():>6.1f} "
+        f"{r.cpu_us_per_keyframe:>6.2f}  {greedy:>11}"
     )
 
 
-def run(scenario: Scenario, frames: int, seed: int, greedy_tracks: int) -> ScenarioResult:
-    """Measure a scenario and print its line."""
-    result = measure(scenario, frames, seed, greedy_tracks)
+def run(
+    scenario: Scenario,
+    frames: int,
+    seed: int,
+    greedy_tracks: int,
+    backend: str = "auto",
+    compare: bool = False,
+) -> ScenarioResult:
+    """Measure a scenario and print its line; with ``compare``, also the numpy search's time
+    per keyframe on the same tracks and whether its counts are identical."""
+    result = measure(scenario, frames, seed, greedy_tracks, backend)
     print(format_result(result), flush=True)
+    if compare:
+        numpy = measure(scenario, frames, seed, 0, "numpy")
+        same = "identical" if numpy.counts == result.counts else "DIFFERENT"
+        print(
+            f"{'':<25} numpy search: {numpy.cpu_us_per_keyframe:.2f} us/kf, "
+            f"{numpy.keyframes_out} kf out, counts per track {same}",
+            flush=True,
+        )
     return result
 
 
@@ -274,6 +311,10 @@ def main(argv: list[str] | None = None) -> None:
         help="comma-separated scenario ids to run, e.g. bbox:iou:0.9,bbox:px:2 (see --list)",
     )
     parser.add_argument("--list", action="store_true", help="list the scenario ids and exit")
+    parser.add_argument("--backend", default="auto", choices=["auto", "compiled", "numpy"])
+    parser.add_argument(
+        "--compare", action="store_true", help="also run the numpy search and compare counts"
+    )
     args = parser.parse_args(argv)
     chosen = scenarios(20 if args.quick else args.tracks, args.greedy)
     if args.list:
@@ -289,11 +330,16 @@ def main(argv: list[str] | None = None) -> None:
         f"keyframer thinning bench: {args.frames} frames per track, seed {args.seed}, "
         f"max_span {DEFAULT_MAX_SPAN}; times per track (wall clock unless 'cpu'); "
         f"greedy/ours: keyframes kept by extend-until-first-failure greedy over ours, "
-        f"on the first {args.greedy} tracks"
+        f"on the first {args.greedy} tracks; us/kf: CPU per input keyframe"
     )
+    if args.backend != "numpy" and compiled.AVAILABLE:
+        first = compiled.warm_up()
+        print(f"search: compiled (numba); first call {first:.2f} s (compilation or cache load)")
+    else:
+        print("search: numpy")
     print(HEADER)
     for scenario, greedy_tracks in chosen:
-        run(scenario, args.frames, args.seed, greedy_tracks)
+        run(scenario, args.frames, args.seed, greedy_tracks, args.backend, args.compare)
 
 
 if __name__ == "__main__":

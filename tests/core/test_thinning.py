@@ -12,6 +12,7 @@ exhaustive oracle.
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from transforms.core import thinning
+from transforms.core import thinning  # the package; thinning.tuning holds the knobs
 from transforms.core.thinning import (
     Tolerance,
     ToleranceSpec,
@@ -240,7 +241,8 @@ def tiny_scan(request, monkeypatch):
         ("_BLOCK_ELEMENTS", 64),
         ("_EXACT_BATCH", 4),
     ]:
-        monkeypatch.setattr(thinning, name, value)
+        monkeypatch.setattr(thinning.tuning, name, value)
+    monkeypatch.setattr(thinning.compiled, "AVAILABLE", False)  # the knobs are the numpy search's
 
 
 @SETTINGS
@@ -349,8 +351,8 @@ def test_budget_exhaustion_keeps_the_guarantee(monkeypatch):
     )
     tol = parse_tolerance("iou:0.9")
     full = select_keyframes(t, box, tol, "bbox")
-    monkeypatch.setattr(thinning, "_EXACT_BUDGET_MIN", 0)
-    monkeypatch.setattr(thinning, "_EXACT_BUDGET_PER_FRAME", 0)
+    monkeypatch.setattr(thinning.tuning, "_EXACT_BUDGET_MIN", 0)
+    monkeypatch.setattr(thinning.tuning, "_EXACT_BUDGET_PER_FRAME", 0)
     starved = select_keyframes(t, box, tol, "bbox")
     assert within_tolerance(t, box, full, tol, "bbox")
     assert within_tolerance(t, box, starved, tol, "bbox")
@@ -652,3 +654,193 @@ def test_oracle_can_fail():
     tol = parse_tolerance("px:1")
     assert not within_tolerance(t, values, np.array([1, 0, 0, 0, 1], bool), tol, "point")
     assert optimum(t, values, tol, "point") == 4
+
+
+# ------------------------------------------------------------------------------------------
+# The compiled search (numba) against the numpy search and the exhaustive optimum
+
+needs_numba = pytest.mark.skipif(not thinning.compiled.AVAILABLE, reason="numba not installed")
+BACKENDS = ["numpy", "compiled"] if thinning.compiled.AVAILABLE else ["numpy"]
+
+
+@st.composite
+def near_threshold(draw, min_n: int = 3, max_n: int = 16):
+    """Boxes whose every error sits at the tolerance, just inside or just outside it: a static
+    box, each frame shifted (right, down, or both) by the shift whose IoU with the box is the
+    tolerance, times 1 +- a tiny factor; or points shifted by the px tolerance +- a tiny bit.
+    Frames may have gaps. Shortcuts then fall in the IoU bounds' grey band and ties abound."""
+    n = draw(st.integers(min_n, max_n))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    t = draw(frame_numbers(n))
+    rel = rng.choice([-1e-6, -1e-12, 0.0, 1e-12, 1e-6], n)
+    on = rng.random(n) < draw(st.sampled_from([0.3, 0.5, 0.8]))
+    if draw(st.booleans()):
+        tau = draw(st.sampled_from([0.8, 0.9, 0.95]))
+        size = rng.uniform(20, 200)
+        d = size * (1 - tau) / (1 + tau)  # IoU of boxes shifted by d along one axis: tau
+        values = np.tile([100.0, 100.0, size, size], (n, 1))
+        axis = rng.choice([0, 1, 2], n)  # down, right, both (diagonal: IoU below tau)
+        shift = np.where(on, d * (1 + rel), 0.0)
+        values[:, 0] += np.where(axis != 1, shift, 0.0)
+        values[:, 1] += np.where(axis != 0, shift, 0.0)
+        return t, values, Tolerance("iou", tau), "bbox"
+    tol = draw(st.sampled_from([0.5, 1.0, 2.0]))
+    values = np.stack([np.linspace(0, 30, n), np.where(on, tol * (1 + rel), 0.0)], axis=1)
+    return t, values, Tolerance("px", tol), "point"
+
+
+@needs_numba
+@SETTINGS
+@given(tracks(min_n=3, max_n=16))
+def test_compiled_and_numpy_searches_reach_the_optimum(track):
+    t, values, tol, geometry, forced, max_span = track
+    opt = optimum(t, values, tol, geometry, forced, max_span)
+    for backend in BACKENDS:
+        keep = select_keyframes(t, values, tol, geometry, forced, max_span=max_span,
+                                backend=backend)  # fmt: skip
+        check_structure(keep, len(t), forced)
+        assert within_tolerance(t, values, keep, tol, geometry), backend
+        assert keep.sum() == opt, backend
+
+
+@needs_numba
+@settings(max_examples=200, deadline=None, suppress_health_check=SUPPRESS)
+@given(near_threshold())
+def test_both_searches_match_the_optimum_at_the_threshold(track):
+    t, values, tol, geometry = track
+    opt = optimum(t, values, tol, geometry)
+    for backend in BACKENDS:
+        keep = select_keyframes(t, values, tol, geometry, backend=backend)
+        assert within_tolerance(t, values, keep, tol, geometry), backend
+        assert keep.sum() == opt, backend
+
+
+@needs_numba
+@settings(max_examples=40, deadline=None, suppress_health_check=SUPPRESS)
+@given(noisy_motion(min_n=40, max_n=90))
+def test_compiled_search_matches_the_optimum_on_noisy_motion(track):
+    t, values, tol, geometry = track
+    keep = select_keyframes(t, values, tol, geometry, backend="compiled")
+    assert within_tolerance(t, values, keep, tol, geometry)
+    assert keep.sum() == optimum(t, values, tol, geometry)
+
+
+@needs_numba
+@settings(max_examples=60, deadline=None, suppress_health_check=SUPPRESS)
+@given(tracks(min_n=100, max_n=700), st.integers(0, 2**32 - 1))
+def test_compiled_and_numpy_counts_agree_on_long_tracks(track, seed):
+    """Long tracks with gaps, forced keyframes and spans up to the cap: too long for the
+    exhaustive oracle, so the two searches are compared with each other (the numpy one is the
+    search the optimum tests above have always checked)."""
+    t, values, tol, geometry, forced, max_span = track
+    if seed % 2:
+        max_span = thinning.DEFAULT_MAX_SPAN
+    kw = {"forced": forced, "max_span": max_span}
+    fast = select_keyframes(t, values, tol, geometry, backend="compiled", **kw)
+    slow = select_keyframes(t, values, tol, geometry, backend="numpy", **kw)
+    assert within_tolerance(t, values, fast, tol, geometry)
+    assert fast.sum() == slow.sum()
+
+
+@needs_numba
+@pytest.mark.parametrize("text", ["iou:0.9", "iou:0.95", "px:2"])
+def test_compiled_and_numpy_counts_agree_on_bench_tracks(text):
+    """1,800-frame tracks like bench/thinning_bench.py's (smooth motion, detector noise, full
+    float64 precision), with occlusion gaps: identical counts."""
+    rng = np.random.default_rng(11)
+    tol = parse_tolerance(text)
+    for _ in range(3):
+        n = 1800
+        s = np.arange(n) / 30.0
+        cy = 540 + 200 * np.sin(rng.uniform(0.1, 0.4) * s) + rng.normal(0, 0.7, n)
+        cx = 960 + 400 * np.sin(rng.uniform(0.1, 0.3) * s) + rng.normal(0, 0.7, n)
+        h = 200 + 30 * np.sin(0.1 * s) + rng.normal(0, 0.7, n)
+        w = 100 + 10 * np.sin(0.13 * s) + rng.normal(0, 0.7, n)
+        box = np.stack([cy - h / 2, cx - w / 2, h, w], axis=1)
+        frames = np.flatnonzero(rng.random(int(n * 1.2)) < 0.85)[:n]  # gaps
+        fast = select_keyframes(frames, box, tol, "bbox", backend="compiled")
+        slow = select_keyframes(frames, box, tol, "bbox", backend="numpy")
+        assert within_tolerance(frames, box, fast, tol, "bbox")
+        assert fast.sum() == slow.sum() < n / 3
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_budget_exhaustion_keeps_the_guarantee_in_both_searches(monkeypatch, backend):
+    rng = np.random.default_rng(5)
+    n = 300
+    t = np.arange(n)
+    box = np.array([100.0] * 4) + rng.choice([-4.9, 4.9], (n, 4))
+    tol = parse_tolerance("iou:0.9")
+    full = select_keyframes(t, box, tol, "bbox", backend=backend)
+    monkeypatch.setattr(thinning.tuning, "_EXACT_BUDGET_MIN", 0)
+    monkeypatch.setattr(thinning.tuning, "_EXACT_BUDGET_PER_FRAME", 0)
+    starved = select_keyframes(t, box, tol, "bbox", backend=backend)
+    assert within_tolerance(t, box, full, tol, "bbox")
+    assert within_tolerance(t, box, starved, tol, "bbox")
+    assert starved.sum() > full.sum()
+
+
+def test_backend_is_validated():
+    t, v, tol = np.arange(4), np.zeros((4, 2)), parse_tolerance("px:1")
+    with pytest.raises(ValueError, match="backend"):
+        select_keyframes(t, v, tol, "point", backend="fortran")
+
+
+@pytest.mark.parametrize("hide", ["env", "import"])
+def test_numpy_search_is_chosen_without_numba(hide):
+    """With numba missing (an import hook hides it) or turned off (KEYFRAMER_THINNING=numpy),
+    the auto backend is the numpy search, numba is never imported, and the result is right."""
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "import sys\n"
+        "class Hide:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.partition('.')[0] == 'numba':\n"
+        "            raise ModuleNotFoundError(name)\n"
+        f"if {hide == 'import'}: sys.meta_path.insert(0, Hide())\n"
+        "import numpy as np\n"
+        "from transforms.core import thinning\n"
+        "assert not thinning.compiled.AVAILABLE\n"
+        "t = np.arange(50); v = np.stack([t * 2.0, t * 0.5], axis=1); v[20, 1] += 9\n"
+        "keep = thinning.select_keyframes(t, v, thinning.parse_tolerance('px:1'), 'point')\n"
+        "assert np.flatnonzero(keep).tolist() == [0, 19, 20, 21, 49], keep\n"
+        "sys.exit(1 if 'numba' in sys.modules else 0)\n"
+    )
+    env = {**os.environ, "KEYFRAMER_THINNING": "numpy" if hide == "env" else ""}
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, check=False)
+    assert result.returncode == 0
+
+
+def test_importing_the_package_does_not_import_numba():
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "import sys; import transforms.core.thinning as t; "
+        "t.parse_tolerance_spec('iou:0.9'); sys.exit(1 if 'numba' in sys.modules else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0
+
+
+@needs_numba
+@SETTINGS
+@given(st.one_of(tracks(min_n=3, max_n=40), tracks(min_n=100, max_n=400)))
+def test_compiled_and_numpy_searches_keep_the_same_frames(track):
+    """Among equally few keyframes both searches keep the same ones (each frame's parent is the
+    farthest valid start of the previous layer), so output does not depend on numba."""
+    t, values, tol, geometry, forced, max_span = track
+    kw = {"forced": forced, "max_span": max_span}
+    fast = select_keyframes(t, values, tol, geometry, backend="compiled", **kw)
+    slow = select_keyframes(t, values, tol, geometry, backend="numpy", **kw)
+    assert np.array_equal(fast, slow)
+
+
+@needs_numba
+@SETTINGS
+@given(tracks(min_n=1, max_n=80))
+def test_compiled_reconstruction_error_is_bit_identical(track):
+    t, values, tol, geometry, _, _ = track
+    keep = np.random.default_rng(len(t)).random(len(t)) < 0.3
+    keep[0] = True
+    fast = thinning.compiled.errors(t, values, keep, tol.metric, geometry)
+    slow = thinning.interpolation_error(t[keep], values[keep], t, values, tol.metric, geometry)
+    assert np.array_equal(fast, slow)
+    assert np.array_equal(reconstruction_error(t, values, keep, tol.metric, geometry), fast)
