@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 OUT    ?= out
 RUNNER ?= DirectRunner
 
-.PHONY: venv run test lint format sample bench bench-quick clean
+.PHONY: venv run test lint format sample bench bench-quick clean stream-demo
 
 $(STAMP): setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,3 +45,8 @@ bench-quick: $(STAMP)
 
 clean:
 	rm -rf $(OUT) bench/data bench/out .pytest_cache
+
+## The local watch mode (--streaming locally) on a folder while a generator drops one file per
+## video over ~30 s: prints each video's latency as its batch file is written, then p50/p95.
+stream-demo: $(STAMP)
+	$(PY) -m bench.stream_demo $(DEMO_ARGS)

@@ -18,8 +18,8 @@ import apache_beam as beam
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipeline.build import build_pipeline
 from pipeline.manifest import read_manifest
@@ -30,6 +30,7 @@ from transforms.write import remove_dir
 
 
 def flush_name(seq: int) -> str:
+    """`flush-NNNNNNNN`: the name of flush `seq`'s directories."""
     return f"flush-{seq:08d}"
 
 
@@ -39,6 +40,7 @@ def flush_dir(settings: RunSettings, seq: int) -> str:
 
 
 def staging_dir(output: str) -> str:
+    """Where a flush's rows are staged (outside the input pattern, see `watch.check_layout`)."""
     return FileSystems.join(output, WATCH_DIR, "staging")
 
 
@@ -54,6 +56,7 @@ class FlushResult:
 
     @property
     def batch_files(self) -> list[str]:
+        """The flush's NDJSON batch files (what the upload sink imports)."""
         return [f["path"] for f in self.manifest["files"]]
 
 
@@ -72,11 +75,19 @@ def flush_settings(settings: RunSettings, seq: int, staged: str) -> RunSettings:
     )
 
 
-def bounded_options(pipeline_args: list[str]) -> PipelineOptions:
-    """Beam options of a flush: the command line's, as a local batch run."""
+BeamArgs = list[str] | PipelineOptions  # the command line, or the options parsed from it
+
+
+def bounded_options(pipeline_args: BeamArgs) -> PipelineOptions:
+    """Beam options of a flush: the command line's, as a local batch run (a copy: the
+    caller's options are left as they are)."""
     from pipeline.run import _tune_local_runner  # run.py starts the watch mode: import late
 
-    options = PipelineOptions(pipeline_args)
+    if isinstance(pipeline_args, PipelineOptions):
+        given = pipeline_args.get_all_options(drop_default=True, retain_unknown_options=True)
+        options = PipelineOptions.from_dictionary(given)
+    else:
+        options = PipelineOptions(pipeline_args)
     options.view_as(StandardOptions).streaming = False
     _tune_local_runner(options)
     return options
@@ -103,7 +114,7 @@ def _lines_per_data_row(paths: list[str]) -> dict[DataRow, int]:
 
 def run_flush(
     settings: RunSettings,
-    pipeline_args: list[str],
+    pipeline_args: BeamArgs,
     seq: int,
     tables: list[pa.Table],
     clock=time.time,

@@ -11,7 +11,9 @@ new version, never half of one:
      "done_files": {"<path>": [100, 1764650000.1]},
      "videos": [{"data_row": ["globalKey", "v0"], "built_at": 1764650003.0, "builds": 1,
                  "flush": 6, "files": ["<path>", ...]}],
-     "pending_flush": {"seq": 7, "videos": [{"data_row": [...], "files": [...]}]} | null}
+     "pending_flush": {"seq": 7, "watermark": 1764650009.0,
+                       "videos": [{"data_row": [...], "files": [...], "trigger": "gap"}]}
+                      | null}
 
 - `files`: files read whose rows are not all built yet; `pending` lists the data rows whose
   rows in that file no build has taken. A file moves to `done_files` (only its size and mtime,
@@ -63,10 +65,13 @@ class BuiltVideo:
 
 @dataclasses.dataclass
 class PendingFlush:
-    """A flush that was started: its number, and each data row with the files of its rows."""
+    """A flush that was started: its number, the watermark it was decided at, and each data
+    row with the files of its rows and the trigger that made it due."""
 
     seq: int
+    watermark: float
     videos: dict[DataRow, list[str]]
+    triggers: dict[DataRow, str]
 
 
 @dataclasses.dataclass
@@ -103,17 +108,21 @@ class WatchLedger:
             del self.files[path]
 
     def count(self, part: dict[str, int]) -> None:
+        """Add counts (kept across restarts: a file's rows are counted when first read)."""
         for name, value in part.items():
             self.counts[name] = self.counts.get(name, 0) + int(value)
 
     def to_json(self) -> bytes:
+        """The ledger file's bytes."""
         pending = None
         if self.pending_flush is not None:
+            flush = self.pending_flush
             pending = {
-                "seq": self.pending_flush.seq,
+                "seq": flush.seq,
+                "watermark": flush.watermark,
                 "videos": [
-                    {"data_row": list(dr), "files": files}
-                    for dr, files in self.pending_flush.videos.items()
+                    {"data_row": list(dr), "files": files, "trigger": flush.triggers[dr]}
+                    for dr, files in flush.videos.items()
                 ],
             }
         body = {
@@ -168,12 +177,15 @@ def ledger_from_json(data: bytes) -> WatchLedger:
         if pending is None
         else PendingFlush(
             seq=int(pending["seq"]),
+            watermark=float(pending["watermark"]),
             videos={_data_row(v["data_row"]): list(v["files"]) for v in pending["videos"]},
+            triggers={_data_row(v["data_row"]): str(v["trigger"]) for v in pending["videos"]},
         ),
     )
 
 
 def ledger_path(output: str) -> str:
+    """`<output>/_watch/ledger.json`."""
     return FileSystems.join(output, WATCH_DIR, LEDGER_NAME)
 
 

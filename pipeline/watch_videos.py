@@ -50,17 +50,19 @@ class OpenVideo:
 @dataclasses.dataclass
 class Admission:
     """What became of one file's rows: data rows opened or extended, data rows re-opened for a
-    rebuild, data rows whose rows were already built (a file read again), late-row dead
-    letters (and how many rows), and the data rows this file still owes a build."""
+    rebuild (and how many late rows did it), data rows whose rows were already built (a file
+    read again), late-row dead letters (and how many rows)."""
 
     opened: list[DataRow] = dataclasses.field(default_factory=list)
     rebuilds: list[DataRow] = dataclasses.field(default_factory=list)
     already_built: list[DataRow] = dataclasses.field(default_factory=list)
     late_dead_letters: list[bytes] = dataclasses.field(default_factory=list)
     late_rows: int = 0
+    rebuilt_rows: int = 0  # late rows within the allowed lateness (they cause a rebuild)
 
     @property
     def pending(self) -> list[DataRow]:
+        """The data rows this file still owes a build."""
         return sorted(self.opened + self.rebuilds)
 
 
@@ -97,6 +99,8 @@ class VideoBook:
             if video is not None:
                 video.add(path, rows, event_time, marker)
                 (result.rebuilds if video.rebuild else result.opened).append(data_row)
+                if video.rebuild and rows is not None:
+                    result.rebuilt_rows += rows.num_rows
             elif built is not None and path in built.files:
                 result.already_built.append(data_row)
             elif built is not None and event_time <= self.rule.keep_rows_until(built.built_at):
@@ -108,6 +112,7 @@ class VideoBook:
                 video.add(path, rows, event_time, marker)
                 self.open[data_row] = video
                 result.rebuilds.append(data_row)
+                result.rebuilt_rows += rows.num_rows
             elif built is not None:  # within the late-row horizon (`expire` drops the rest)
                 if rows is not None:
                     result.late_dead_letters.extend(_late_row_records(rows, path, built))

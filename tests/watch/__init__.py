@@ -1,0 +1,1 @@
+"""Tests of the local watch mode (pipeline/watch*.py)."""
