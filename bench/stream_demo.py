@@ -5,10 +5,11 @@ A generator writes one Parquet file per video outside the watched folder and ren
 `--seconds / --videos` seconds; most files end with a `video_end` marker, the others complete
 by the idle gap. The watch mode runs in this process with `--watch_interval_seconds 1`; each
 video's line is printed when its batch file is written, with its latency: from its last file
-landing to its batch file written. Import FINISHED against the local Labelbox server is the
-seam `import_finished` (filled in once the upload sink is wired to the watch mode).
+landing to its batch file written, and (with the default `--upload`) to its import FINISHED on
+a local Labelbox server (tests/labelbox_server.py on loopback, 50 ms added to every answer):
+a flush returns once each of its imports is FINISHED.
 
-    python -m bench.stream_demo [--videos 30] [--seconds 30] [--gap 3] [--out DIR]
+    python -m bench.stream_demo [--videos 30] [--seconds 30] [--gap 3] [--no-upload] [--out DIR]
 """
 
 from __future__ import annotations
@@ -95,6 +96,18 @@ def watch_args(folder: str, output: str, gap: float, *extra: str) -> list[str]:
     ]
 
 
+def start_server():
+    """A local Labelbox server (loopback) and the upload flags that point at it."""
+    from tests.labelbox_server import LabelboxServer
+
+    key = "stream-demo-key"
+    os.environ["LABELBOX_API_KEY"] = key
+    server = LabelboxServer(key, latency_seconds=0.05, polls_before_done=1).start()
+    flags = ["--upload", "mal", "--project_id", "demo-project", "--labelbox_endpoint"]
+    flags += [server.graphql_url, "--upload_poll_seconds", "0.05", "--upload_poll_max_seconds"]
+    return server, [*flags, "0.2"]
+
+
 def start_watch(args: list[str], on_flush: Callable[[FlushReport], None]):
     """The watch mode in a thread; returns (thread, stop event)."""
     settings = opts_mod.settings_from_options(
@@ -109,13 +122,18 @@ def start_watch(args: list[str], on_flush: Callable[[FlushReport], None]):
 
 
 def import_finished(report: FlushReport) -> dict[tuple[str, str], float]:
-    """Seam: when each video's import was FINISHED on the local Labelbox server (time.time()).
+    """When each video's import was FINISHED (time.time()): a flush with an upload returns
+    once every one of its imports is FINISHED or FAILED, so for a flush whose batches were all
+    imported, its end. Empty for a flush without an upload (or with a failed batch)."""
+    upload = report.flush.manifest.get("upload")
+    if not upload or upload["batches"]["imported"] != len(report.flush.batch_files):
+        return {}
+    return {video.data_row: report.flush.written_at for video in report.videos}
 
-    Empty until the upload sink is wired to the watch mode: the lead uploads
-    `report.flush.batch_files` here and waits for FINISHED.
-    """
-    del report
-    return {}
+
+def batch_written(report: FlushReport) -> float:
+    """When the flush's batch files were written (their newest modification time)."""
+    return max(os.path.getmtime(p) for p in report.flush.batch_files)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -147,14 +165,15 @@ class LatencyBook:
                 if video.data_row in self.built:  # a rebuild (late rows): not a latency
                     continue
                 landed = self.landed.get(video.data_row)
-                self.built[video.data_row] = (report.flush.written_at, video)
+                written = batch_written(report)
+                self.built[video.data_row] = (written, video)
                 if video.data_row in finished:
                     self.imported[video.data_row] = finished[video.data_row]
                 if self.echo and landed is not None:
                     print(
-                        f"  +{report.flush.written_at - self.started:6.1f} s  "
+                        f"  +{written - self.started:6.1f} s  "
                         f"{video.data_row[1]:<10} {video.trigger:<8} {video.lines:>3} lines  "
-                        f"latency {report.flush.written_at - landed:5.2f} s  "
+                        f"latency {written - landed:5.2f} s  "
                         f"({os.path.basename(report.flush.batch_files[0])} in "
                         f"{os.path.basename(report.flush.directory)})",
                         flush=True,
@@ -168,6 +187,10 @@ class LatencyBook:
                 if dr in self.landed and (trigger is None or video.trigger == trigger)
             ]
 
+    def import_latencies(self) -> list[float]:
+        with self._lock:
+            return [at - self.landed[dr] for dr, at in self.imported.items() if dr in self.landed]
+
 
 def summary(book: LatencyBook) -> str:
     """p50/p95 of the latencies, overall and per trigger."""
@@ -179,8 +202,14 @@ def summary(book: LatencyBook) -> str:
                 f"{trigger or 'all':<7} n={len(values):<5} p50 {percentile(values, 50):.2f} s  "
                 f"p95 {percentile(values, 95):.2f} s  max {max(values):.2f} s"
             )
-    if not book.imported:
-        out.append("import FINISHED: not measured (the upload sink is not wired yet)")
+    imported = book.import_latencies()
+    if imported:
+        out.append(
+            f"to import FINISHED: n={len(imported):<5} p50 {percentile(imported, 50):.2f} s  "
+            f"p95 {percentile(imported, 95):.2f} s  max {max(imported):.2f} s"
+        )
+    else:
+        out.append("import FINISHED: not measured (--no-upload)")
     return "\n".join(out)
 
 
@@ -191,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gap", type=float, default=3.0, help="--video_gap_seconds")
     parser.add_argument("--every_nth_without_marker", type=int, default=3)
     parser.add_argument("--out", default=None, help="work directory (default: a temporary one)")
+    parser.add_argument(
+        "--upload",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="upload each flush to a local Labelbox server (loopback, 50 ms per answer)",
+    )
     a = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     work = a.out or tempfile.mkdtemp(prefix="stream-demo-")
@@ -199,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     for d in (folder, staging):
         os.makedirs(d)
     book = LatencyBook()
-    args = watch_args(folder, output, a.gap)
+    server, extra = start_server() if a.upload else (None, [])
+    args = watch_args(folder, output, a.gap, *extra)
     print(f"watching {folder} -> {output} (interval 1 s, gap {a.gap} s)", flush=True)
     thread, stop = start_watch(args, book.on_flush)
     pace = a.seconds / a.videos
@@ -217,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop.set()
         thread.join()
+        if server is not None:
+            server.stop()
     print(
         f"\n{len(book.built)} of {a.videos} videos built; latency from the last file landing "
         "to the batch file written:"
