@@ -22,6 +22,8 @@ More sections (bench/sections/), on long videos of `--videos` x `--tracks`:
   tracks and segment length one at a time around 1m rows / 200 videos / 5 tracks.
 - `--modes` (off by default): keyframer at `--modes-size` in-process, multi_threading and
   multi_processing (2 workers); memory is the whole process tree's, sampled every 0.1 s.
+- upload (on by default): the upload sink against the local Labelbox server with 50 ms added
+  to every answer, at concurrency 1 and 8 (bench/upload_bench.py).
 
     python -m bench.run [--sizes 1m,5m] [--shapes minute,clip,long] [--naive-max 1m]
                         [--per-key | --no-per-key] [--per-key-rows 1m] [--repeat 1]
@@ -54,6 +56,7 @@ from bench.sections.per_file import bench_per_file, per_file_supported, report_p
 from bench.sections.scaling import bench_scaling
 from bench.sections.scaling_report import report_scaling
 from bench.sections.thinning import bench_thinning, report_thinning
+from bench.sections.upload import bench_upload, report_upload
 
 OUT_DIR = ROOT / "bench" / "out"
 
@@ -149,6 +152,21 @@ def _add_section_args(p: argparse.ArgumentParser) -> None:
         "(2 workers), measuring the whole process tree's memory",
     )
     p.add_argument(
+        "--upload",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also benchmark the upload sink against the local Labelbox server",
+    )
+    p.add_argument("--upload-batches", type=int, default=200, help="batches (default 200)")
+    p.add_argument("--upload-lines", type=int, default=200, help="lines a batch (default 200)")
+    p.add_argument("--upload-latency-ms", type=float, default=50.0, help="added to each answer")
+    p.add_argument(
+        "--upload-concurrency",
+        type=lambda t: [int(x) for x in t.split(",")],
+        default=[1, 8],
+        help="imports in flight, comma-separated (default 1,8)",
+    )
+    p.add_argument(
         "--modes-size",
         type=parse_size,
         default=parse_size("5m"),
@@ -190,6 +208,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.per_file_sizes = [100_000]
         args.thinning_size = 100_000
         args.thinning_tracks = 20
+        args.upload_batches = 20
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
     if args.thinning_tracks < 1:
@@ -248,6 +267,8 @@ def _run_sections(args: argparse.Namespace, progress: Progress, reports: list[st
         reports.append(report_scaling(bench_scaling(args, progress)))
     if args.modes:
         reports.append(report_modes(bench_modes(args, progress), args))
+    if args.upload:
+        reports.append(report_upload(bench_upload(args, progress), args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
