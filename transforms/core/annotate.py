@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from transforms.core import columns as c
 from transforms.core.annotations import KeyAnnotations
 from transforms.core.config import AnnotationConfig
 from transforms.core.frame_ranges import build_frame_ranges
 from transforms.core.global_classifications import build_global
-from transforms.core.keys import Key, complete, concat_chunks, key_columns
+from transforms.core.key_columns import KeyColumns
+from transforms.core.keys import Key, complete, key_columns
 from transforms.core.objects import build_objects
 
 
@@ -34,24 +34,26 @@ def build_annotations(key: Key, table: pa.Table, config: AnnotationConfig) -> Ke
     cannot be used together (two kinds under one feature, a track's segment_index going
     backwards) are reported in the result's rejections, never dropped silently.
     """
-    table = complete(table)
+    return _build(key, KeyColumns([table]), config)
+
+
+def _build(key: Key, cols: KeyColumns, config: AnnotationConfig) -> KeyAnnotations:
+    """build_annotations of a key's rows read as columns."""
     annotations = KeyAnnotations(key)
-    if table.num_rows == 0:
+    if cols.num_rows == 0:
         return annotations
-    kind_col = table.column(c.KIND).combine_chunks()
-    counts = pc.value_counts(kind_col).to_pylist()
-    kinds = [x["values"] for x in counts]
-    kind = _dominant(kinds, [x["counts"] for x in counts], list(c.KINDS))
-    is_kind = np.asarray(pc.equal(kind_col, kind).to_numpy(zero_copy_only=False), dtype=bool)
+    codes, kinds = cols.codes(c.KIND)
+    # A chunk's dictionary can hold kinds of other keys' rows: only those present count.
+    counts = np.bincount(codes, minlength=len(kinds)).tolist()
+    present = [(k, n) for k, n in zip(kinds, counts, strict=True) if n]
+    kind = _dominant([k for k, _ in present], [n for _, n in present], list(c.KINDS))
+    is_kind = codes == kinds.index(kind)
     if not is_kind.all():
         annotations.reject(np.flatnonzero(~is_kind), "kind_conflict")
 
     positions = np.flatnonzero(is_kind)
     if kind in (c.RADIO, c.CHECKLIST):
-        has_frame = np.asarray(
-            table.column(c.FRAME).combine_chunks().is_valid().to_numpy(zero_copy_only=False),
-            dtype=bool,
-        )[positions]
+        has_frame = ~cols.ints(c.FRAME)[1][positions]
         n_frame = int(has_frame.sum())
         if 0 < n_frame < len(positions):
             frame_scope = n_frame >= len(positions) - n_frame
@@ -62,7 +64,7 @@ def build_annotations(key: Key, table: pa.Table, config: AnnotationConfig) -> Ke
     else:
         frame_based = kind in c.OBJECT_KINDS
 
-    rows = table.take(pa.array(positions)) if len(positions) < table.num_rows else table
+    rows = cols.subset(positions)
     if kind in c.OBJECT_KINDS:
         build_objects(key, kind, rows, positions, config, annotations)
     elif frame_based:
@@ -75,9 +77,10 @@ def build_annotations(key: Key, table: pa.Table, config: AnnotationConfig) -> Ke
 def annotate_key(key: Key, chunks: list[pa.Table], config: AnnotationConfig) -> KeyAnnotations:
     """Build one key's annotations from all of its chunks (in any order), with the dead-letter
     records of the rows it rejected."""
-    table = concat_chunks(chunks)
-    annotations = build_annotations(key, table, config)
-    annotations.dead_letters = rejected_records(key, table, annotations)
+    cols = KeyColumns(chunks)
+    annotations = _build(key, cols, config)
+    if len(annotations.rejections):
+        annotations.dead_letters = rejected_records(key, cols.table(), annotations)
     return annotations
 
 

@@ -8,8 +8,6 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from transforms.core import columns as c
-
 
 def floats(table: pa.Table, name: str) -> np.ndarray:
     """A numeric column as float64, NaN where null."""
@@ -27,11 +25,6 @@ def row_text(table: pa.Table) -> Callable[[np.ndarray], list[str]]:
         return [orjson.dumps(r, option=orjson.OPT_SORT_KEYS).decode() for r in picked]
 
     return text
-
-
-def answer_codes(table: pa.Table) -> tuple[np.ndarray, list[str]]:
-    """(code per row, answers) with codes in sorted answer order."""
-    return sorted_codes(table.column(c.ANSWER).combine_chunks())
 
 
 def sorted_codes(values: pa.Array) -> tuple[np.ndarray, list[str]]:

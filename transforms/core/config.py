@@ -30,6 +30,8 @@ class AnnotationConfig:
     keyframe_tolerance: keyframe thinning (None: every frame is a keyframe).
     min_range_frames: frame-classification ranges shorter than this are smoothed away.
     min_confidence: rows below this confidence are filtered (counted), per kind or for all.
+    coordinate_decimals: round every bbox, point and line coordinate in the output to this
+        many decimals (None: exact, the shortest text that reads back as the input value).
     """
 
     frame_base: int = 1
@@ -40,6 +42,7 @@ class AnnotationConfig:
     keyframe_tolerance: ToleranceSpec | None = None
     min_range_frames: int = 1
     min_confidence: dict[str, float] = field(default_factory=dict)
+    coordinate_decimals: int | None = None
 
     def __post_init__(self) -> None:
         if self.frame_base not in (0, 1):
@@ -52,6 +55,11 @@ class AnnotationConfig:
             raise ValueError(f"answer_field must be one of {', '.join(ANSWER_FIELDS)}")
         if self.min_range_frames < 1:
             raise ValueError("min_range_frames must be at least 1")
+        decimals = self.coordinate_decimals
+        if decimals is not None and (
+            isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 15
+        ):
+            raise ValueError("coordinate_decimals must be an integer from 0 to 15, or None")
 
     @property
     def frame_offset(self) -> int:

@@ -8,54 +8,61 @@ A checklist is one line whose answers each carry their ranges.
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
 
 from transforms.core import columns as c
 from transforms.core import ndjson
 from transforms.core.annotations import KeyAnnotations
-from transforms.core.column_values import answer_codes, floats, row_text
 from transforms.core.config import AnnotationConfig
+from transforms.core.key_columns import KeyColumns
 from transforms.core.keys import Key
-from transforms.core.segments import one_row_per_frame, pack, usable_segments
+from transforms.core.segments import changed, one_row_per_frame, pack, usable_segments
 from transforms.core.smoothing import Range, smooth_checklist, smooth_radio
 
 
 def build_frame_ranges(
     key: Key,
     kind: str,
-    table: pa.Table,
+    cols: KeyColumns,
     positions: np.ndarray,
     config: AnnotationConfig,
     annotations: KeyAnnotations,
 ) -> None:
     """Append the lines of one frame-based radio or checklist feature to `annotations`."""
-    n = table.num_rows
-    answer, names = answer_codes(table)
-    frame = np.asarray(table.column(c.FRAME).combine_chunks().to_numpy(), dtype=np.int64)
-    confidence = floats(table, c.CONFIDENCE)
+    n = cols.num_rows
+    answer, names = cols.codes(c.ANSWER)
+    frame = cols.ints(c.FRAME)[0]
+    confidence = cols.floats(c.CONFIDENCE)
     # A radio has one answer per frame; a checklist one row per (answer, frame).
     group = np.zeros(n, dtype=np.int64) if kind == c.RADIO else answer
-    winners, losers = one_row_per_frame(pack(group, frame), confidence, row_text(table))
+    winners, losers = one_row_per_frame(pack(group, frame), confidence, cols.row_text())
     if kind == c.RADIO:
         # One answer per frame: a range never spans a frame where another answer was given,
         # whatever the gap rule or segment_index say. Here `winners` are in frame order.
         turn = np.zeros(n, dtype=np.int64)
-        turn[winners] = np.cumsum(np.r_[True, answer[winners][1:] != answer[winners][:-1]])
+        turn[winners] = np.cumsum(changed(answer[winners], True))
     winners = winners[np.lexsort((frame[winners], answer[winners]))]
     breaks = None
     if kind == c.RADIO:
         t = turn[winners]
-        breaks = np.r_[False, t[1:] != t[:-1]]
+        breaks = changed(t, False)
 
     usable = usable_segments(
-        table, answer, frame, winners, losers, positions, config.max_gap_frames, annotations, breaks
+        cols.ints(c.SEGMENT_INDEX),
+        answer,
+        frame,
+        winners,
+        losers,
+        positions,
+        config.max_gap_frames,
+        annotations,
+        breaks,
     )
     if usable is None:
         return
     rows, starts, w_answer = usable.rows, usable.starts, usable.group
     frames = frame[rows] + config.frame_offset
     seg_starts = np.flatnonzero(starts)
-    seg_ends = np.r_[seg_starts[1:], len(rows)] - 1
+    seg_ends = np.concatenate([seg_starts[1:], [len(rows)]]) - 1
     range_answer = w_answer[seg_starts]
     range_start, range_end = frames[seg_starts], frames[seg_ends]
 

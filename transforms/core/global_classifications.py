@@ -7,13 +7,12 @@ duplicates). A checklist has one entry per distinct answer.
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
 
 from transforms.core import columns as c
 from transforms.core import ndjson
 from transforms.core.annotations import KeyAnnotations
-from transforms.core.column_values import answer_codes, floats, row_text
 from transforms.core.config import AnnotationConfig
+from transforms.core.key_columns import KeyColumns
 from transforms.core.keys import Key
 from transforms.core.segments import one_row_per_frame
 
@@ -23,17 +22,17 @@ def _confidence(value: float) -> bytes:
 
 
 def build_global(
-    key: Key, kind: str, table: pa.Table, config: AnnotationConfig, annotations: KeyAnnotations
+    key: Key, kind: str, cols: KeyColumns, config: AnnotationConfig, annotations: KeyAnnotations
 ) -> None:
     """Append the line of one global classification to `annotations`."""
-    answer, names = answer_codes(table)
-    confidence = floats(table, c.CONFIDENCE)
-    group = answer if kind == c.CHECKLIST else np.zeros(table.num_rows, dtype=np.int64)
-    winners, losers = one_row_per_frame(group, confidence, row_text(table))
+    answer, names = cols.codes(c.ANSWER)
+    confidence = cols.floats(c.CONFIDENCE)
+    group = answer if kind == c.CHECKLIST else np.zeros(cols.num_rows, dtype=np.int64)
+    winners, losers = one_row_per_frame(group, confidence, cols.row_text())
     annotations.count("duplicate_answers", len(losers))
-    annotations.count("rows_used", table.num_rows)
+    annotations.count("rows_used", cols.num_rows)
     annotations.count("classifications", 1)
-    nested = table.column(c.CLASSIFICATIONS).combine_chunks().to_pylist()
+    nested = cols.column(c.CLASSIFICATIONS).to_pylist()
     field = ndjson.answer_field(config, key).encode()
     head = ndjson.line_head(config, key)
     if kind == c.TEXT:

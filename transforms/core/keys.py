@@ -63,6 +63,8 @@ def compact(table: pa.Table) -> pa.Table:
 def complete(table: pa.Table) -> pa.Table:
     """Undo `compact`: every chunk column present with its canonical type, all-null where
     absent."""
+    if table.schema.equals(CHUNK_SCHEMA):
+        return table
     n = table.num_rows
     names = table.schema.names
     arrays = []
@@ -96,8 +98,9 @@ def split_by_key(valid: pa.Table) -> Iterator[tuple[Key, pa.Table]]:
     body = compact(valid).take(pa.array(order))
     dr_values = dr_enc.dictionary.to_pylist()
     ft_values = ft_enc.dictionary.to_pylist()
+    all_null = _all_null_columns(body, starts)
     keyed = []
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+    for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
         code = int(sorted_codes[s])
         drc, ftc = divmod(code, 2 * len(ft_values))
         key = (
@@ -106,10 +109,25 @@ def split_by_key(valid: pa.Table) -> Iterator[tuple[Key, pa.Table]]:
             c.FEATURE_FIELD[c.FEATURE_NAME if ftc % 2 else c.FEATURE_SCHEMA_ID],
             ft_values[ftc // 2],
         )
-        keyed.append((key, s, e))
+        keyed.append((key, s, e, [name for name, per_key in all_null if per_key[i]]))
     keyed.sort(key=lambda k: k[0])
-    for key, s, e in keyed:
-        yield key, compact(body.slice(s, e - s))
+    keep_all = body.column_names
+    for key, s, e, drop in keyed:
+        chunk = body.slice(s, e - s)
+        # What `compact` would do to the slice: drop the key's all-null columns.
+        yield key, chunk.select([n for n in keep_all if n not in drop]) if drop else chunk
+
+
+def _all_null_columns(body: pa.Table, starts: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """(column, bool per key: all null in that key) for the columns with any null, keys being
+    the runs of rows that begin at `starts`: one pass per column, not per key."""
+    sizes = np.diff(np.append(starts, body.num_rows))
+    out = []
+    for name, col in zip(body.column_names, body.columns, strict=True):
+        if col.null_count:
+            nulls = np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=np.int64)
+            out.append((name, np.add.reduceat(nulls, starts) == sizes))
+    return out
 
 
 def key_columns(key: Key) -> dict[str, str]:

@@ -17,28 +17,29 @@ import pyarrow.compute as pc
 from transforms.core import columns as c
 from transforms.core import ndjson
 from transforms.core.annotations import KeyAnnotations
-from transforms.core.column_values import floats, row_text, sorted_codes
 from transforms.core.config import AnnotationConfig
+from transforms.core.key_columns import KeyColumns
 from transforms.core.keys import Key
-from transforms.core.segments import one_row_per_frame, pack, usable_segments
+from transforms.core.segments import changed, one_row_per_frame, pack, usable_segments
 
 
 class _Geometry:
     """A kind's geometry as a float matrix per row (lines: flattened vertices)."""
 
-    def __init__(self, kind: str, table: pa.Table):
+    def __init__(self, kind: str, cols: KeyColumns, decimals: int | None = None):
         self.kind = kind
+        self.decimals = decimals
         if kind == c.POLYLINE:
-            line = table.column(c.LINE).combine_chunks()
+            line = cols.column(c.LINE)
             self.counts = np.asarray(
                 pc.list_value_length(line).to_numpy(zero_copy_only=False), dtype=np.int64
             )
-            self.offsets = np.r_[0, np.cumsum(self.counts)]
+            self.offsets = np.concatenate([[0], np.cumsum(self.counts)])
             flat = pc.list_flatten(line)
             self.x = np.asarray(flat.field("x").to_numpy(zero_copy_only=False), dtype=np.float64)
             self.y = np.asarray(flat.field("y").to_numpy(zero_copy_only=False), dtype=np.float64)
         else:
-            self.values = np.column_stack([floats(table, n) for n in c.GEOMETRY_COLUMNS[kind]])
+            self.values = np.column_stack([cols.floats(n) for n in c.GEOMETRY_COLUMNS[kind]])
 
     def matrix(self, rows: np.ndarray) -> np.ndarray:
         """Values of the given rows, one row each (lines: x0, y0, x1, y1, ... same count)."""
@@ -48,12 +49,15 @@ class _Geometry:
         idx = self.offsets[rows][:, None] + np.arange(k)[None, :]
         return np.stack([self.x[idx], self.y[idx]], axis=2).reshape(len(rows), 2 * k)
 
-    def json(self, rows: np.ndarray) -> pa.Array:
-        if self.kind == c.BBOX:
-            v = self.values[rows]
-            return ndjson.bbox_geometry(v[:, 0], v[:, 1], v[:, 2], v[:, 3])
-        if self.kind == c.POINT:
-            v = self.values[rows]
+    def _rounded(self, values: np.ndarray) -> np.ndarray:
+        return values if self.decimals is None else np.round(values, self.decimals)
+
+    def json(self, rows: np.ndarray) -> list:
+        """The geometry's JSON parts of the given rows (ndjson.track_segments joins them)."""
+        if self.kind != c.POLYLINE:
+            v = self._rounded(self.values[rows])
+            if self.kind == c.BBOX:
+                return ndjson.bbox_geometry(v[:, 0], v[:, 1], v[:, 2], v[:, 3])
             return ndjson.point_geometry(v[:, 0], v[:, 1])
         counts = self.counts[rows]
         vertex = np.concatenate(
@@ -62,8 +66,9 @@ class _Geometry:
                 for s, k in zip(self.offsets[rows].tolist(), counts.tolist(), strict=True)
             ]
         )
-        offsets = np.r_[0, np.cumsum(counts)]
-        return ndjson.line_geometry(offsets, self.x[vertex], self.y[vertex])
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        x, y = self._rounded(self.x[vertex]), self._rounded(self.y[vertex])
+        return ndjson.line_geometry(offsets, x, y)
 
 
 def _thin(
@@ -105,41 +110,49 @@ def _thin(
 def build_objects(
     key: Key,
     kind: str,
-    table: pa.Table,
+    cols: KeyColumns,
     positions: np.ndarray,
     config: AnnotationConfig,
     annotations: KeyAnnotations,
 ) -> None:
-    """Append one line per track of `table` (all rows of one kind of one key) to `annotations`.
+    """Append one line per track of `cols` (all rows of one kind of one key) to `annotations`.
 
     positions: each row's position in the key's table (for rejections).
     """
     # A null track_id is the feature's single instance.
-    track_code, track_names = sorted_codes(table.column(c.TRACK_ID).combine_chunks().fill_null(""))
-    frame = np.asarray(table.column(c.FRAME).combine_chunks().to_numpy(), dtype=np.int64)
-    confidence = floats(table, c.CONFIDENCE)
-    winners, losers = one_row_per_frame(pack(track_code, frame), confidence, row_text(table))
+    track_code, track_names = cols.codes(c.TRACK_ID, null_as="")
+    frame = cols.ints(c.FRAME)[0]
+    confidence = cols.floats(c.CONFIDENCE)
+    winners, losers = one_row_per_frame(pack(track_code, frame), confidence, cols.row_text())
 
     usable = usable_segments(
-        table, track_code, frame, winners, losers, positions, config.max_gap_frames, annotations
+        cols.ints(c.SEGMENT_INDEX),
+        track_code,
+        frame,
+        winners,
+        losers,
+        positions,
+        config.max_gap_frames,
+        annotations,
     )
     if usable is None:
         return
     rows, starts, w_track = usable.rows, usable.starts, usable.group
     frames = frame[rows]
-    geometry = _Geometry(kind, table)
-    cls_col = table.column(c.CLASSIFICATIONS).combine_chunks()
-    cls_text = np.asarray(cls_col.fill_null("").to_numpy(zero_copy_only=False), dtype=object)
+    geometry = _Geometry(kind, cols, config.coordinate_decimals)
+    has_cls = not cols.all_null(c.CLASSIFICATIONS)
     tolerance = (
         config.keyframe_tolerance.for_feature(key[3], kind)
         if config.keyframe_tolerance is not None
         else None
     )
 
-    # Keyframe selection, segment by segment.
+    # Keyframe selection, segment by segment (every segment keeps its last keyframe).
     seg_bounds = [*np.flatnonzero(starts).tolist(), len(rows)]
     keep = np.ones(len(rows), dtype=bool)
     if tolerance is not None:
+        cls_col = cols.column(c.CLASSIFICATIONS)
+        cls_text = np.asarray(cls_col.fill_null("").to_numpy(zero_copy_only=False), dtype=object)
         for s, e in itertools.pairwise(seg_bounds):
             keep[s:e] = _thin(
                 frames[s:e], geometry, rows[s:e], cls_text[rows[s:e]], tolerance, annotations
@@ -148,20 +161,19 @@ def build_objects(
     annotations.count("keyframes", int(keep.sum()))
     annotations.count("segments", len(seg_bounds) - 1)
 
-    # Serialise the kept keyframes, then segments, then one line per track.
+    # Serialise the kept keyframes with their segments' and tracks' brackets, in one pass.
     kept_rows = rows[keep]
-    kf = ndjson.keyframes(
+    kept_track = w_track[keep]
+    kept_segment = (np.cumsum(starts) - 1)[keep]
+    segment_start, track_start = changed(kept_segment, True), changed(kept_track, True)
+    per_track = ndjson.track_segments(
         frames[keep] + config.frame_offset,
         geometry.json(kept_rows),
-        cls_col.take(pa.array(kept_rows)),
+        cols.column(c.CLASSIFICATIONS).take(pa.array(kept_rows)) if has_cls else None,
+        segment_start,
+        track_start,
     )
-    kept_before = np.r_[0, np.cumsum(keep)]
-    seg_starts = np.flatnonzero(starts)
-    seg_json = ndjson.segments_json(kf, np.r_[kept_before[seg_starts], keep.sum()])
-    track_of_seg = w_track[seg_starts]
-    track_starts = np.flatnonzero(np.r_[True, track_of_seg[1:] != track_of_seg[:-1]])
-    per_track = ndjson.grouped(seg_json, np.r_[track_starts, len(seg_starts)])
-    for t, body in zip(track_of_seg[track_starts].tolist(), per_track, strict=True):
+    for t, body in zip(kept_track[track_start].tolist(), per_track, strict=True):
         head = ndjson.line_head(config, key, "track", track_names[t])
         annotations.line(head + b'"segments":[' + body + b"]}")
     annotations.count("objects", len(per_track))

@@ -1,0 +1,58 @@
+"""KeyColumns: a key's columns read from its compact chunks equal those of its complete table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from tests.rows import bbox
+from transforms.core import columns as c
+from transforms.core.key_columns import KeyColumns
+from transforms.core.keys import compact, complete, concat_chunks
+
+
+def _chunks() -> list[pa.Table]:
+    """Three chunks of one key: different dictionaries and index widths, a column that is
+    all-null (so dropped) in one chunk only, and an empty chunk."""
+    first = [bbox(f, track_id=f"t{f % 3}", confidence=0.5, segment_index=1) for f in range(5)]
+    second = [bbox(f, track_id=f"u{f}") for f in range(5, 300)]  # 295 values: int16 indices
+    third = [bbox(7, track_id=None, classifications='[{"name":"a","answer":"b"}]')]
+    tables = [c.table_from_rows(rows) for rows in (first, second, third)]
+    chunks = [compact(t.drop_columns(list(c.KEY_COLUMNS))) for t in tables]
+    return [chunks[0], chunks[1].slice(0, 0), chunks[1], chunks[2]]
+
+
+def test_columns_match_the_complete_table():
+    chunks = _chunks()
+    table = concat_chunks([ch for ch in chunks if ch.num_rows])
+    cols = KeyColumns(chunks)
+    assert cols.num_rows == table.num_rows
+    conf = table.column(c.CONFIDENCE).to_numpy(zero_copy_only=False)
+    np.testing.assert_array_equal(cols.floats(c.CONFIDENCE), conf)
+    seg, seg_null = cols.ints(c.SEGMENT_INDEX)
+    assert seg_null.tolist() == table.column(c.SEGMENT_INDEX).is_null().to_pylist()
+    assert seg[~seg_null].tolist() == table.column(c.SEGMENT_INDEX).drop_null().to_pylist()
+    codes, names = cols.codes(c.TRACK_ID, null_as="")
+    tracks = [t or "" for t in table.column(c.TRACK_ID).to_pylist()]
+    assert names == sorted(set(tracks))
+    assert [names[k] for k in codes] == tracks
+    assert cols.column(c.CLASSIFICATIONS).to_pylist() == table.column(c.CLASSIFICATIONS).to_pylist()
+    assert cols.table().equals(complete(table))
+    assert not cols.all_null(c.CLASSIFICATIONS) and cols.all_null(c.LINE)
+
+
+def test_a_subset_reads_its_rows_only():
+    cols = KeyColumns(_chunks())
+    picked = np.array([300, 0, 4])
+    sub = cols.subset(picked)
+    assert sub.num_rows == 3
+    np.testing.assert_array_equal(sub.floats(c.FRAME), [7.0, 0.0, 4.0])
+    assert (
+        sub.codes(c.TRACK_ID, null_as="")[0].tolist()
+        == cols.codes(c.TRACK_ID, "")[0][picked].tolist()
+    )
+    assert sub.table().column(c.FRAME).to_pylist() == [7, 0, 4]
+    assert (
+        sub.row_text()(np.array([0]))[0]
+        == KeyColumns([cols.table()]).row_text()(np.array([300]))[0]
+    )
