@@ -34,6 +34,7 @@ def test_each_subcommand_explains_its_flags(name, capsys):
         ("--batch_max_bytes", "10", "--batch_max_bytes must be at least 1024"),
         ("--min_confidence", "bbox=2", "--min_confidence: 2.0 is not in [0, 1]"),
         ("--keyframe_tolerance", "iou:7", "--keyframe_tolerance"),
+        ("--coordinate_decimals", "16", "--coordinate_decimals must be an integer from 0 to 15"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_flag(flag, value, message, tmp_path, capsys):
