@@ -39,7 +39,8 @@ def streaming_records(output: str) -> list[dict]:
 def upload_streamed(records: list[dict], output: str, settings, api_key) -> dict:
     """Upload a streaming run's batches not yet imported; rewrite their records."""
     by_name = {r["name"]: r for r in records}
-    summary = upload_files([r["file"] for r in records], output, settings, api_key)
+    tracks = {uid: t for r in records for uid, t in r.get("tracks", {}).items()}
+    summary = upload_files([r["file"] for r in records], output, settings, api_key, tracks=tracks)
     for result in summary["results"]:
         record = by_name[result["batch"]]
         write_record({**record, "upload": result})
@@ -74,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if manifest is not None:
         paths = [f["path"] for f in manifest["files"]]
-        summary = upload_files(paths, args.output, settings, api_key)
+        tracks = {uid: t for f in manifest["files"] for uid, t in f.get("tracks", {}).items()}
+        summary = upload_files(paths, args.output, settings, api_key, tracks=tracks)
         manifest["upload"] = summary
         write_manifest(args.output, manifest)
     else:

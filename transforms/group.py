@@ -26,7 +26,8 @@ coders.registry.register_coder(Fragment, FragmentCoder)
 
 def route_annotations(annotations: KeyAnnotations, counters: CounterSet) -> Iterator:
     """A key's annotations as step outputs: counts, dead letters, then its Fragment."""
-    main = fragment(annotations.key, annotations.lines) if annotations.lines else None
+    lines = annotations.lines
+    main = fragment(annotations.key, lines, annotations.tracks) if lines else None
     yield from outputs.route(annotations, counters, main)
 
 

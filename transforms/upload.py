@@ -45,19 +45,32 @@ def _name(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
+def track_context(tracks: dict[str, str] | None) -> dict[str, dict[str, str]]:
+    """uuid -> {"track": track_id}: what the status join adds to a rejected object line."""
+    return {uid: {"track": track} for uid, track in (tracks or {}).items()}
+
+
 def upload_files(
-    paths: Sequence[str], output: str, settings: UploadSettings, api_key: ApiKey | None, error=None
+    paths: Sequence[str],
+    output: str,
+    settings: UploadSettings,
+    api_key: ApiKey | None,
+    error=None,
+    tracks: dict[str, str] | None = None,
 ) -> dict:
     """Upload batch files (in parallel, settings.concurrency at once), write the upload report
     under `<output>/upload_report/` and return the upload summary for the manifest.
 
-    Without a key (`error` says why) every batch is reported failed and nothing is sent.
+    `tracks` (uuid -> track_id, from the written files' records) joins rejected object lines
+    back to their track. Without a key (`error` says why) every batch is reported failed and
+    nothing is sent.
     """
     if api_key is None:
         results = [BatchResult(_name(p), ImportOutcome.FAILED, error=error) for p in paths]
     else:
+        batches = ((_name(p), _reader(p)) for p in paths)
         with Uploader(settings, api_key) as uploader:
-            results = list(uploader.upload_all((_name(p), _reader(p)) for p in paths))
+            results = list(uploader.upload_all(batches, uuid_context=track_context(tracks)))
     results.sort(key=lambda r: r.batch)
     write_report(output, results)
     return upload_summary(settings, results, FileSystems.join(output, REPORT_DIR))
@@ -133,8 +146,11 @@ class _UploadFn(beam.DoFn):
 
     def process(self, files: list[dict]):
         paths = sorted(f["path"] for f in files)
+        tracks = {uid: t for f in files for uid, t in f.get("tracks", {}).items()}
         try:
-            summary = upload_files(paths, self._output, self._settings, self._key, self._key_error)
+            summary = upload_files(
+                paths, self._output, self._settings, self._key, self._key_error, tracks
+            )
         except Exception as e:  # a defect: report every batch failed, never raise
             _LOG.exception("Upload failed")
             error = f"internal error: {type(e).__name__}"
@@ -221,7 +237,8 @@ class _UploadEachFn(beam.DoFn):
         if self._uploader is None:
             future = None
         else:
-            future = self._uploader.submit(name, _reader(record["file"]))
+            context = track_context(record.get("tracks"))
+            future = self._uploader.submit(name, _reader(record["file"]), uuid_context=context)
         self._pending.append((record, name, future, window))
 
     def finish_bundle(self):

@@ -23,6 +23,8 @@ from transforms.core.batching import (
     StagedFragment,
     batch_file_name,
     plan_batches,
+    plan_tracks,
+    tracks_by_key,
 )
 from transforms.core.fragments import Fragment
 from transforms.core.staging import copy_plan, stage_fragments
@@ -128,8 +130,8 @@ class _WriteBatchFn(beam.DoFn):
     def __init__(self, output_dir: str):
         self._output = output_dir
 
-    def process(self, element: tuple[int, BatchPlan]):
-        total, plan = element
+    def process(self, element: tuple[int, BatchPlan, dict]):
+        total, plan, tracks = element
         path = FileSystems.join(self._output, batch_file_name(plan.index, total))
         with FileSystems.create(path, mime_type="application/x-ndjson") as out:
             copy_plan(plan, _open_for_read, out)
@@ -139,12 +141,14 @@ class _WriteBatchFn(beam.DoFn):
             "bytes": plan.bytes,
             "data_rows": len(plan.data_rows),
             "oversized_lines": plan.oversized_lines,
+            "tracks": tracks,
         }
 
 
 def _plans(staged: list[StagedFragment], limits: BatchLimits):
     plans = plan_batches(staged, limits.max_lines, limits.max_bytes, limits.max_feature_lines)
-    return [(len(plans), p) for p in plans]
+    by_key = tracks_by_key(staged)
+    return [(len(plans), p, plan_tracks(p, by_key)) for p in plans]
 
 
 @beam.typehints.with_input_types(Fragment)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import pyarrow.parquet as pq
 import pytest
 
 from pipeline.cli import main as keyframer
@@ -86,8 +87,9 @@ def test_a_run_uploads_every_batch_once_and_records_it(make_server, key_env, tmp
     assert again["batches"]["skipped"] == len(files) and len(server.created) == created
 
 
-def test_rejected_lines_are_reported_with_their_errors(make_server, key_env, tmp_path):
-    server = make_server(reject_substring="bbox_video")  # a feature of the sample
+@pytest.mark.parametrize("feature", ["bbox_video", "person"])  # one track; tracks "1" and "2"
+def test_rejected_lines_are_reported_with_their_errors(make_server, key_env, tmp_path, feature):
+    server = make_server(reject_substring=feature)  # a feature of the sample
     out = tmp_path / "out"
     assert keyframer(_args(server, out)) == 0  # lines rejected, batches still imported
     upload = read_manifest(str(out))["upload"]
@@ -95,9 +97,13 @@ def test_rejected_lines_are_reported_with_their_errors(make_server, key_env, tmp
         rejected = [json.loads(line) for line in f]
     assert rejected and len(rejected) == upload["annotations"]["rejected"]
     for record in rejected:
-        assert record["feature"] == {"name": "bbox_video"}
+        assert record["feature"] == {"name": feature}
         assert record["errors"] and record["dataRow"]
         assert json.loads(record["line"])["uuid"] == record["uuid"]
+    # Joined back to the track each line is (the NDJSON line itself names none).
+    sample = pq.read_table(SAMPLE).to_pylist()
+    tracks = {r["track_id"] or "" for r in sample if r["feature_name"] == feature}
+    assert {r["context"]["track"] for r in rejected} == tracks
 
 
 def test_a_failed_import_fails_the_run_and_upload_resumes_it(make_server, key_env, tmp_path):

@@ -42,6 +42,9 @@ class KeyAnnotations:
     errors: dict[str, float] = field(default_factory=dict)
     rejections: Rejections = field(default_factory=Rejections)  # positions in the key's table
     dead_letters: list[bytes] = field(default_factory=list)
+    # (uuid, track_id) of each object line ("" for a feature's single instance): the
+    # NDJSON names no track, so this is how an import's status is joined back to its track.
+    tracks: list[tuple[str, str]] = field(default_factory=list)
 
     def line(self, text: bytes) -> None:
         self.lines.append(text)

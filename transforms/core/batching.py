@@ -48,6 +48,7 @@ class StagedFragment:
     path: str
     offset: int
     line_ends: tuple[int, ...]  # relative to offset, just past each line's newline
+    tracks: tuple[tuple[str, str], ...] = ()  # (uuid, track_id) of its object lines
 
     @property
     def data_row(self) -> tuple[str, str]:
@@ -149,6 +150,20 @@ class _Planner:
             lines = len(f.line_ends) - start
             self.current.add(Piece(f.path, f.offset + begin, f.size - begin, lines, f.key))
             self.feature_lines[f.key] = self.feature_lines.get(f.key, 0) + lines
+
+
+def tracks_by_key(staged: Iterable[StagedFragment]) -> dict[Key, list[tuple[str, str]]]:
+    """(uuid, track_id) of every object line, by key."""
+    by_key: dict[Key, list[tuple[str, str]]] = {}
+    for f in staged:
+        if f.tracks:
+            by_key.setdefault(f.key, []).extend(f.tracks)
+    return by_key
+
+
+def plan_tracks(plan: BatchPlan, by_key: dict[Key, list[tuple[str, str]]]) -> dict[str, str]:
+    """uuid -> track_id of the object lines of the keys one planned file holds."""
+    return {uid: t for key in {p.key for p in plan.pieces} for uid, t in by_key.get(key, ())}
 
 
 def plan_batches(

@@ -13,12 +13,13 @@ class Fragment(NamedTuple):
     key: Key
     data: bytes
     line_ends: tuple[int, ...]  # byte offset just past each line's newline
+    tracks: tuple[tuple[str, str], ...] = ()  # (uuid, track_id) of its object lines
 
 
-def fragment(key: Key, lines: list[bytes]) -> Fragment:
+def fragment(key: Key, lines: list[bytes], tracks=()) -> Fragment:
     """The lines of `key` joined, each with its newline, and where each one ends."""
     ends, total = [], 0
     for line in lines:
         total += len(line) + 1
         ends.append(total)
-    return Fragment(key, b"\n".join(lines) + b"\n", tuple(ends))
+    return Fragment(key, b"\n".join(lines) + b"\n", tuple(ends), tuple(tracks))

@@ -36,9 +36,14 @@ def annotation_uuid(config: AnnotationConfig, key: Key, *discriminator: str) -> 
 
 def line_head(config: AnnotationConfig, key: Key, *discriminator: str) -> bytes:
     """The opening of a line: uuid, dataRow and feature reference, ending with a comma."""
+    return head_of(annotation_uuid(config, key, *discriminator), key)
+
+
+def head_of(uuid_text: str, key: Key) -> bytes:
+    """The opening of the line of annotation `uuid_text` of `key` (see line_head)."""
     dr_field, dr, ft_field, ft = key
     return b'{"uuid":"%s","dataRow":{"%s":%s},"%s":%s,' % (
-        annotation_uuid(config, key, *discriminator).encode(),
+        uuid_text.encode(),
         dr_field.encode(),
         orjson.dumps(dr),
         ft_field.encode(),

@@ -174,6 +174,7 @@ def build_objects(
         track_start,
     )
     for t, body in zip(kept_track[track_start].tolist(), per_track, strict=True):
-        head = ndjson.line_head(config, key, "track", track_names[t])
-        annotations.line(head + b'"segments":[' + body + b"]}")
+        uid = ndjson.annotation_uuid(config, key, "track", track_names[t])
+        annotations.line(ndjson.head_of(uid, key) + b'"segments":[' + body + b"]}")
+        annotations.tracks.append((uid, track_names[t]))
     annotations.count("objects", len(per_track))

@@ -25,7 +25,7 @@ def stage_fragments(
         if not frag.line_ends:
             continue
         out.write(frag.data)
-        staged.append(StagedFragment(frag.key, path, offset, frag.line_ends))
+        staged.append(StagedFragment(frag.key, path, offset, frag.line_ends, frag.tracks))
         offset += len(frag.data)
     return staged
 
