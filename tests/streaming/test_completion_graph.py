@@ -223,7 +223,7 @@ def test_a_video_the_core_fails_on_becomes_an_internal_error_and_its_state_still
     def broken(chunks, config):
         raise RuntimeError("defect")
 
-    monkeypatch.setattr("transforms.streaming.videos.annotate_video", broken)
+    monkeypatch.setattr("transforms.streaming.video_builds.annotate_video", broken)
     a = write("a", [bbox(1), bbox(2)])
     s = streaming_settings(str(tmp_path), gap=60.0)
     run = run_stream([Files(T0, (a,)), Watermark(T0 + 61), Watermark(T0 + 5000)], s)

@@ -4,6 +4,7 @@ loopback Labelbox server: each batch file is imported as it is written, once."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 
 import pytest
@@ -56,6 +57,9 @@ def test_each_streamed_batch_is_imported_once_and_its_record_says_so(
     records = batch_records(settings)
     assert len(records) == 3  # a data row's two lines fill a batch of 2 lines
     for record in records:
+        with open(record["file"]) as f:
+            objects = [json.loads(x)["uuid"] for x in f if '"segments"' in x]
+        assert objects and set(objects) <= set(record["tracks"])  # joins statuses to tracks
         upload = record["upload"]
         assert (upload["outcome"], upload["state"]) == ("imported", "FINISHED"), upload
         assert record["upload"]["accepted"] == record["lines"]

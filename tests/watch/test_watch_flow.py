@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from pipeline import watch
+from pipeline import watch_loop
 from pipeline.watch import Watcher
 from tests.watch.helpers import (
     batch_dead_letters,
@@ -115,7 +115,7 @@ def test_an_interruption_before_the_flush_is_written_redoes_it_on_restart(
     def interrupted(*args, **kwargs):
         raise Interrupt
 
-    monkeypatch.setattr(watch, "run_flush", interrupted)
+    monkeypatch.setattr(watch_loop, "run_flush", interrupted)
     with pytest.raises(Interrupt):
         w.poll()
     assert ledger(folder.output)["pending_flush"]["seq"] == 1
@@ -136,13 +136,13 @@ def test_an_interruption_after_the_flush_is_written_rewrites_the_same_files(
 ):
     w = watcher(folder, clock)
     folder.drop("v1.parquet", video("v1", marker=True, bad=True))
-    real = watch.run_flush
+    real = watch_loop.run_flush
 
     def written_then_interrupted(*args, **kwargs):
         real(*args, **kwargs)
         raise Interrupt
 
-    monkeypatch.setattr(watch, "run_flush", written_then_interrupted)
+    monkeypatch.setattr(watch_loop, "run_flush", written_then_interrupted)
     with pytest.raises(Interrupt):
         w.poll()
     monkeypatch.undo()

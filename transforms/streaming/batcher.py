@@ -37,7 +37,7 @@ from transforms.streaming.records import (
     dead_letter_file,
     pack_videos,
 )
-from transforms.streaming.videos import FlushedVideoCoder
+from transforms.streaming.video_builds import FlushedVideoCoder
 
 _LOG = logging.getLogger(__name__)
 

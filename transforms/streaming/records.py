@@ -130,6 +130,12 @@ def batch_record(
             for v in batch.videos
         ],
         "counts": dict(sorted(counts.items())),
+        "tracks": {
+            uid: track
+            for video in batch.videos
+            for fragment in video.fragments
+            for uid, track in fragment.tracks
+        },
         "written_at": written_at,
         "upload": {"state": "not_sent"},
     }
