@@ -28,8 +28,8 @@ from tests.rows import (
     text,
     write_parquet,
 )
-from transforms.core.conform import InputSchemaError
 from transforms.core.annotations import GROUP_REASONS
+from transforms.core.conform import InputSchemaError
 from transforms.core.validation import MAX_FRAME, REASONS
 
 pytestmark = pytest.mark.pipeline
