@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from pipeline.watch_ledger import DataRow
 from transforms.core import columns as c
 from transforms.core.checking import check_rows
+from transforms.core.completion import event_times
 from transforms.core.config import AnnotationConfig
 from transforms.read import FileTables
 
@@ -30,6 +31,8 @@ class FileRows:
     markers: set[DataRow]
     dead_letters: list[bytes]
     counts: dict[str, int]
+    # The newest `event_time` of each data row, where the file gives one (else: its arrival).
+    event_times: dict[DataRow, float] = dataclasses.field(default_factory=dict)
 
     @property
     def data_rows(self) -> list[DataRow]:
@@ -71,7 +74,10 @@ def read_file_rows(path: str, input_format: str, config: AnnotationConfig) -> Fi
     markers: set[DataRow] = set()
     dead: list[bytes] = []
     counts: dict[str, int] = {}
+    events: dict[DataRow, float] = {}
     for source in tables:
+        for data_row, at in event_times(source.table).items():
+            events[data_row] = max(at, events.get(data_row, at))
         checked = check_rows(source.table, source.source, source.first_row, config)
         dead.extend(checked.dead_letters)
         for name, value in checked.counts.items():
@@ -86,4 +92,4 @@ def read_file_rows(path: str, input_format: str, config: AnnotationConfig) -> Fi
         counts[name] = counts.get(name, 0) + int(value)
     dead.extend(tables.dead_letters)
     rows = {dr: t[0] if len(t) == 1 else pa.concat_tables(t) for dr, t in parts.items()}
-    return FileRows(path, rows, markers, dead, counts)
+    return FileRows(path, rows, markers, dead, counts, events)

@@ -85,13 +85,17 @@ class VideoBook:
         event_time: float,
         only: set[DataRow] | None = None,
     ) -> Admission:
-        """Take one file's rows, all arriving at `event_time`. `only`: when a file is read
-        again after a restart, the data rows it still owes (the others were built)."""
+        """Take one file's rows, arriving at `event_time` (a data row's rows count from their
+        newest `event_time` column value instead, where the file gives one). `only`: when a
+        file is read again after a restart, the data rows it still owes (the others were
+        built)."""
         result = Admission()
         path = file_rows.path
+        arrival = event_time
         for data_row in file_rows.data_rows:
             if only is not None and data_row not in only:
                 continue
+            event_time = file_rows.event_times.get(data_row, arrival)
             rows = file_rows.rows.get(data_row)
             marker = data_row in file_rows.markers
             video = self.open.get(data_row)
@@ -107,7 +111,7 @@ class VideoBook:
                 if rows is None:  # a late marker alone changes nothing that was built
                     result.already_built.append(data_row)
                     continue
-                progress = VideoProgress(event_time, event_time, marker)
+                progress = VideoProgress(arrival, event_time, marker)
                 video = OpenVideo(progress, list(built.files), {}, rebuild=True)
                 video.add(path, rows, event_time, marker)
                 self.open[data_row] = video
@@ -119,7 +123,7 @@ class VideoBook:
                     result.late_rows += rows.num_rows
                 result.already_built.append(data_row)
             else:
-                progress = VideoProgress(event_time, event_time, marker)
+                progress = VideoProgress(arrival, event_time, marker)
                 video = OpenVideo(progress, [], {})
                 video.add(path, rows, event_time, marker)
                 self.open[data_row] = video

@@ -51,6 +51,12 @@ SCHEMA = pa.schema(
 )
 COLUMNS = tuple(SCHEMA.names)
 
+# Optional: when a row happened (a timestamp, or a number of seconds since the Unix epoch).
+# Only the streaming completion rule reads it (a row's event time; without it, its file's
+# arrival); it is not part of the rows the annotations are built from.
+EVENT_TIME = "event_time"
+READ_COLUMNS = (*COLUMNS, EVENT_TIME)
+
 # Kinds, and which columns each needs.
 BBOX, POINT, POLYLINE, RADIO, CHECKLIST, TEXT = (
     "bbox",

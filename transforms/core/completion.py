@@ -22,6 +22,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from transforms.core import columns as c
+
 MARKER, GAP, MAX_WAIT, END_OF_INPUT = "marker", "gap", "max_wait", "end_of_input"
 FLUSH_TRIGGERS = (MARKER, GAP, MAX_WAIT, END_OF_INPUT)
 
@@ -73,6 +79,43 @@ class VideoProgress:
     def add(self, event_time: float, marker: bool = False) -> None:
         self.last_event_time = max(self.last_event_time, event_time)
         self.marker = self.marker or marker
+
+
+def event_seconds(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """An `event_time` column as float Unix seconds (NaN where null): a timestamp of any
+    unit (naive ones read as UTC), or a number of seconds."""
+    if pa.types.is_timestamp(values.type):
+        unit = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[values.type.unit]
+        ticks = pc.cast(values.cast(pa.timestamp(values.type.unit)), pa.int64())
+        # Float seconds keep microseconds (what a float64 holds of an epoch time).
+        values = pc.divide(pc.cast(ticks, pa.float64(), safe=False), unit)
+    values = pc.cast(values, pa.float64())
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def event_times(raw: pa.Table) -> dict[tuple[str, str], float]:
+    """The newest `event_time` of each data row ((NDJSON field, value): `globalKey` when the
+    row has a global key, else `id`) among the rows of a table as read; empty when the table
+    has no such column. Rows without one count from their file's arrival instead."""
+    if c.EVENT_TIME not in raw.schema.names or raw.num_rows == 0:
+        return {}
+    seconds = event_seconds(raw.column(c.EVENT_TIME))
+    names = raw.schema.names
+    gk = raw.column(c.GLOBAL_KEY) if c.GLOBAL_KEY in names else pa.nulls(raw.num_rows, pa.string())
+    dr = (
+        raw.column(c.DATA_ROW_ID) if c.DATA_ROW_ID in names else pa.nulls(raw.num_rows, pa.string())
+    )
+    has_gk = np.asarray(pc.fill_null(pc.greater(pc.utf8_length(gk.cast(pa.string())), 0), False))
+    values = pc.if_else(pa.array(has_gk), gk.cast(pa.string()), dr.cast(pa.string()))
+    table = pa.table(
+        {"gk": pa.array(has_gk), "value": values, "t": pa.array(seconds, from_pandas=True)}
+    )
+    out: dict[tuple[str, str], float] = {}
+    for row in table.group_by(["gk", "value"]).aggregate([("t", "max")]).to_pylist():
+        if row["value"] and row["t_max"] is not None:
+            field = c.DATA_ROW_FIELD[c.GLOBAL_KEY if row["gk"] else c.DATA_ROW_ID]
+            out[(field, row["value"])] = float(row["t_max"])
+    return out
 
 
 def due(progress: VideoProgress, rule: CompletionRule, watermark: float, now: float) -> str | None:

@@ -82,6 +82,9 @@ def column_problem(name: str, t: pa.DataType) -> str | None:
     elif name == c.LINE:
         ok = _is_line(t)
         want = "a list of struct {x: double, y: double}"
+    elif name == c.EVENT_TIME:
+        ok = pa.types.is_timestamp(t) or _is_number(t)
+        want = "a timestamp, or a number of seconds since the Unix epoch"
     else:
         return None  # extra columns are ignored
     if ok:

@@ -60,6 +60,9 @@ _AVRO_PRIMITIVES = {
 }
 
 
+_AVRO_TIMESTAMPS = {"timestamp-millis": "ms", "timestamp-micros": "us"}
+
+
 def _avro_type(t: object) -> pa.DataType:
     if isinstance(t, str):
         return _AVRO_PRIMITIVES.get(t, pa.binary())
@@ -76,6 +79,8 @@ def _avro_type(t: object) -> pa.DataType:
             return pa.struct([pa.field(f["name"], _avro_type(f["type"])) for f in t["fields"]])
         if kind == "enum":
             return pa.string()
+        if t.get("logicalType") in _AVRO_TIMESTAMPS:
+            return pa.timestamp(_AVRO_TIMESTAMPS[t["logicalType"]], tz="UTC")
         if isinstance(kind, str) and "logicalType" not in t:
             return _avro_type(kind)
         return _AVRO_PRIMITIVES.get(kind, pa.binary())
@@ -111,13 +116,13 @@ def iter_tables(f: BinaryIO, fmt: str) -> Iterator[pa.Table]:
     """
     if fmt == PARQUET:
         pf = pq.ParquetFile(f)
-        wanted = [n for n in pf.schema_arrow.names if n in c.COLUMNS]
+        wanted = [n for n in pf.schema_arrow.names if n in c.READ_COLUMNS]
         for i in range(pf.num_row_groups):
             yield pf.read_row_group(i, columns=wanted)
         return
     reader = fastavro.reader(f)
     schema = avro_arrow_schema(reader.writer_schema)
-    wanted = [n for n in schema.names if n in c.COLUMNS]
+    wanted = [n for n in schema.names if n in c.READ_COLUMNS]
     target = pa.schema([schema.field(n) for n in wanted])
     chunk: list[dict] = []
     for record in reader:

@@ -12,10 +12,12 @@ from collections.abc import Iterator
 
 import apache_beam as beam
 import pyarrow as pa
+from apache_beam.transforms.window import TimestampedValue
 
 from transforms import outputs
 from transforms.core import columns as c
 from transforms.core.checking import check_rows
+from transforms.core.completion import event_times
 from transforms.core.config import AnnotationConfig
 from transforms.core.keys import Key, split_by_key
 from transforms.counters import CounterSet
@@ -60,6 +62,7 @@ class _KeyByVideoFn(beam.DoFn):
 
     def process(self, element: SourceTable) -> Iterator:
         try:
+            events = event_times(element.table)  # the event_time column, where given
             checked = check_rows(element.table, element.source, element.first_row, self._config)
             keyed = list(split_by_key(checked.valid)) if checked.valid is not None else []
             markers = marker_data_rows(checked.markers) if checked.markers is not None else []
@@ -69,6 +72,14 @@ class _KeyByVideoFn(beam.DoFn):
             return
         yield from outputs.route(checked, self._counters)
         for key, chunk in keyed:
-            yield (key[0], key[1]), (key, element.source, chunk)
+            yield _at(events, (key[0], key[1]), (key, element.source, chunk))
         for data_row in markers:
-            yield data_row, (marker_key(data_row), element.source, _EMPTY)
+            yield _at(events, data_row, (marker_key(data_row), element.source, _EMPTY))
+
+
+def _at(events: dict[DataRow, float], data_row: DataRow, rows: VideoRows):
+    """A data row's rows, stamped with their newest `event_time` when the file gives one
+    (else they keep the file's arrival time, the SourceTable's timestamp)."""
+    element = (data_row, rows)
+    at = events.get(data_row)
+    return element if at is None else TimestampedValue(element, at)
