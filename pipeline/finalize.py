@@ -9,7 +9,7 @@ import apache_beam as beam
 
 from pipeline.manifest import manifest_body, write_manifest
 from transforms.counters import SumCounts
-from transforms.upload import upload_counts
+from transforms.upload_report import upload_counts
 from transforms.write import publish_dead_letters, remove_dir
 
 _LOG = logging.getLogger(__name__)

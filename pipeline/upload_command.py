@@ -21,7 +21,7 @@ from labelbox_upload import resolve_api_key
 from pipeline.manifest import read_manifest, upload_failed, write_manifest
 from pipeline.options import add_upload_args, upload_settings
 from pipeline.summary import upload_rows
-from transforms.upload import upload_files, write_record
+from transforms.upload_report import upload_files, write_record
 
 
 def streaming_records(output: str) -> list[dict]:
