@@ -4,7 +4,7 @@ Inference jobs usually write one file per video (or per group of whole videos). 
 says so, a video's rows are complete once its file is read, so the file's keys are built right
 there, without per-key state that in batch would live until the whole input is read: memory is
 bounded by the largest file, not by the input. Reading, checking and building are the same
-calls as the general path's (`FileTables`, `check_rows`, `annotate_key`), so both write the
+calls as the general path's (`FileTables`, `check_rows`, `annotate_keys`), so both write the
 same bytes. If a data row's rows are in fact spread over several files, each file makes its
 own line for it (with the same uuid): the option is a promise about the input's layout.
 """
@@ -18,7 +18,8 @@ from transforms.core.checking import check_rows
 from transforms.core.config import AnnotationConfig
 from transforms.core.fragments import Fragment
 from transforms.core.keys import split_by_key
-from transforms.group import annotate_or_report
+from transforms.core.multi_key import batches
+from transforms.group import annotate_many_or_report
 from transforms.read import FileReadingFn, MatchInputs
 
 
@@ -51,8 +52,9 @@ class _AnnotateFileFn(FileReadingFn):
             yield from outputs.internal_error(e, rows, where, self._counters)
             return
         yield from outputs.route(tables, self._counters)
-        for key in sorted(chunks):
-            yield from annotate_or_report(key, chunks.pop(key), self._config, self._counters)
+        # The file's keys built together, a capped batch of rows at a time.
+        for run in batches((key, chunks.pop(key)) for key in sorted(chunks)):
+            yield from annotate_many_or_report(run, self._config, self._counters)
 
 
 @beam.typehints.with_output_types(Fragment)

@@ -1,5 +1,5 @@
 """The whole conversion in memory: tables of rows in, every key's annotations and dead letters
-out. The same steps as the pipeline (`check_rows`, `split_by_key`, `annotate_key`), for the
+out. The same steps as the pipeline (`check_rows`, `split_by_key`, `annotate_keys`), for the
 per-file reader, the Beam-free benchmark floor, tests and small inputs.
 """
 
@@ -10,12 +10,12 @@ from typing import NamedTuple
 
 import pyarrow as pa
 
-from transforms.core.annotate import annotate_key
 from transforms.core.annotations import KeyAnnotations
 from transforms.core.checking import check_rows
 from transforms.core.config import AnnotationConfig
 from transforms.core.counts import merge
 from transforms.core.keys import Key, split_by_key
+from transforms.core.multi_key import annotate_keys, batches
 
 
 class KeyedRows:
@@ -31,9 +31,10 @@ class KeyedRows:
         self.rows += valid.num_rows
 
     def annotate(self, config: AnnotationConfig) -> Iterator[KeyAnnotations]:
-        """Annotate every key (sorted), releasing each key's chunks as it goes."""
-        for key in sorted(self.chunks):
-            yield annotate_key(key, self.chunks.pop(key), config)
+        """Annotate every key (sorted), a batch of keys at a time (`annotate_keys`),
+        releasing each batch's chunks as it goes."""
+        for run in batches((key, self.chunks.pop(key)) for key in sorted(self.chunks)):
+            yield from annotate_keys(run, config)
         self.rows = 0
 
 

@@ -22,19 +22,28 @@ from transforms.core.column_values import row_text
 _TYPES = {f.name: f.type for f in keys.CHUNK_SCHEMA}
 
 
-def _arrays(src: _Source, name: str) -> list[pa.Array] | None:
-    """Every chunk's arrays of a column (all-null where a chunk lacks it); None if none has it."""
+def _parts(src: _Source, name: str) -> list[pa.Array | int] | None:
+    """Every chunk's arrays of a column, a chunk that lacks it (all null) as its row count;
+    None if no chunk has it."""
     if len(src.chunks) == 1:  # the usual case
         return src.chunks[0].column(name).chunks if name in src.names[0] else None
-    if not any(name in names for names in src.names):
-        return None
-    out: list[pa.Array] = []
+    out: list[pa.Array | int] = []
+    found = False
     for ch, names in zip(src.chunks, src.names, strict=True):
         if name in names:
             out.extend(ch.column(name).chunks)
+            found = True
         else:
-            out.append(pa.nulls(ch.num_rows, _TYPES[name]))
-    return out
+            out.append(ch.num_rows)
+    return out if found else None
+
+
+def _arrays(src: _Source, name: str) -> list[pa.Array] | None:
+    """Every chunk's arrays of a column (all-null where a chunk lacks it); None if none has it."""
+    parts = _parts(src, name)
+    if parts is None:
+        return None
+    return [pa.nulls(p, _TYPES[name]) if isinstance(p, int) else p for p in parts]
 
 
 def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
@@ -43,25 +52,46 @@ def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate([np.asarray(p, dtype=dtype) for p in parts])
 
 
-def _dictionary_codes(arrays: list[pa.Array]) -> tuple[np.ndarray, list[str]]:
-    """(code per row, -1 where null; distinct values in order of first dictionary entry)."""
+def _dictionary_codes(arrays: list[pa.Array | int]) -> tuple[np.ndarray, list[str]]:
+    """(code per row, -1 where null; distinct values in order of first dictionary entry).
+    An int in `arrays` stands for that many null rows."""
     names: list[str] = []
     index: dict[str, int] = {}
     parts = []
+    # Chunks split from one table share its dictionary: map each dictionary once.
+    remaps: dict[tuple, np.ndarray] = {}
     for given in arrays:
-        arr = given if pa.types.is_dictionary(given.type) else pc.dictionary_encode(given)
-        local = arr.dictionary.to_pylist()
-        remap = np.full(len(local) + 1, -1, dtype=np.int64)  # the last: a null index
-        for i, name in enumerate(local):
-            if name not in index:
-                index[name] = len(names)
-                names.append(name)
-            remap[i] = index[name]
+        if isinstance(given, int) or given.null_count == len(given):
+            parts.append(np.full(given if isinstance(given, int) else len(given), -1, np.int64))
+            continue
+        if pa.types.is_dictionary(given.type):
+            arr, ident = given, _identity(given.dictionary)
+        else:  # encoded here: its buffers are freed with it, so its address is not cached
+            arr, ident = pc.dictionary_encode(given), None
+        remap = remaps.get(ident) if ident is not None else None
+        if remap is None:
+            local = arr.dictionary.to_pylist()
+            remap = np.full(len(local) + 1, -1, dtype=np.int64)  # the last: a null index
+            for i, name in enumerate(local):
+                if name not in index:
+                    index[name] = len(names)
+                    names.append(name)
+                remap[i] = index[name]
+            if ident is not None:
+                remaps[ident] = remap
         indices = arr.indices
         if indices.null_count:
             indices = indices.fill_null(-1)
         parts.append(remap[indices.to_numpy(zero_copy_only=False)])
     return _concat(parts, np.int64), names
+
+
+def _identity(array: pa.Array) -> tuple:
+    """What tells a live array's contents from another's: its type, offset, length and the
+    addresses of its buffers (Arrow memory is immutable, and the chunks' dictionaries stay
+    alive for the whole call, so no address is reused meanwhile)."""
+    buffers = tuple(None if b is None else (b.address, b.size) for b in array.buffers())
+    return (str(array.type), array.offset, len(array), buffers)
 
 
 class _Source:
@@ -107,10 +137,16 @@ class KeyColumns:
         src = self._source
 
         def read() -> np.ndarray:
-            arrays = _arrays(src, name)
-            if arrays is None:
+            parts = _parts(src, name)
+            if parts is None:
                 return np.full(src.rows, np.nan)
-            return _concat([a.to_numpy(zero_copy_only=False) for a in arrays], np.float64)
+            return _concat(
+                [
+                    np.full(p, np.nan) if isinstance(p, int) else p.to_numpy(zero_copy_only=False)
+                    for p in parts
+                ],
+                np.float64,
+            )
 
         return self._pick(src.read("floats", name, read))
 
@@ -119,12 +155,15 @@ class KeyColumns:
         src = self._source
 
         def read() -> tuple[np.ndarray, np.ndarray]:
-            arrays = _arrays(src, name)
-            if arrays is None:
+            parts = _parts(src, name)
+            if parts is None:
                 return np.zeros(src.rows, np.int64), np.ones(src.rows, bool)
             values, nulls = [], []
-            for a in arrays:
-                if a.null_count:
+            for a in parts:
+                if isinstance(a, int):  # a chunk without the column
+                    nulls.append(np.ones(a, dtype=bool))
+                    values.append(np.zeros(a, dtype=np.int64))
+                elif a.null_count:
                     nulls.append(a.is_null().to_numpy(zero_copy_only=False))
                     values.append(a.fill_null(0).to_numpy(zero_copy_only=False))
                 else:
@@ -142,11 +181,11 @@ class KeyColumns:
         src = self._source
 
         def read() -> tuple[np.ndarray, list[str]]:
-            arrays = _arrays(src, name)
-            if arrays is None:
+            parts = _parts(src, name)
+            if parts is None:
                 codes, names = np.full(src.rows, -1, dtype=np.int64), []
             else:
-                codes, names = _dictionary_codes(arrays)
+                codes, names = _dictionary_codes(parts)
             if null_as is not None and (codes < 0).any():
                 if null_as not in names:
                     names.append(null_as)

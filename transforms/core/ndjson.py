@@ -212,9 +212,22 @@ def track_segments(
     segment_start, track_start: bool per keyframe. One element-wise join over all keyframes
     builds the whole text with its separators; each track's body is then a slice of it.
     """
+    text, cuts = segments_text(frames, geometry, classifications, segment_start, track_start)
+    return [bytes(text[s:e]) for s, e in itertools.pairwise(cuts)]
+
+
+def segments_text(
+    frames: np.ndarray,
+    geometry: list,
+    classifications: pa.Array | None,
+    segment_start: np.ndarray,
+    track_start: np.ndarray,
+) -> tuple[memoryview, list[int]]:
+    """`track_segments` as (the text of every track, back to back; the offsets where each
+    track's body starts, and the end): slices to copy once, straight into their lines."""
     n = len(frames)
     if n == 0:
-        return []
+        return memoryview(b""), [0]
     prefix = np.where(segment_start, np.where(track_start, 1, 2), 0).astype(np.int8)
     segment_end = np.ones(n, dtype=np.int8)
     segment_end[:-1] = segment_start[1:]
@@ -229,9 +242,8 @@ def track_segments(
     parts += ["}", _KEYFRAME_SUFFIX.take(pa.array(segment_end))]
     text = _join(*parts)
     offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset : text.offset + n + 1]
-    data = text.buffers()[2].to_pybytes()
     cuts = offsets[np.concatenate([np.flatnonzero(track_start), [n]])].tolist()
-    return [data[s:e] for s, e in itertools.pairwise(cuts)]
+    return memoryview(text.buffers()[2]), cuts
 
 
 def frame_ranges_json(starts: list[int], ends: list[int]) -> bytes:
