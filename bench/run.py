@@ -224,6 +224,7 @@ def _announce(args: argparse.Namespace, progress: Progress) -> None:
         f"thinning at {size_label(args.thinning_size)}" if args.thinning else "",
         "scaling" if args.scaling else "",
         f"modes at {size_label(args.modes_size)}" if args.modes else "",
+        "upload" if args.upload else "",
     ]
     per_file = ", ".join(size_label(n) for n in args.per_file_sizes) if args.per_file else "off"
     progress(
