@@ -70,6 +70,19 @@ def build_frame_ranges(
         Range(int(s), int(e), int(a))
         for s, e, a in zip(range_start, range_end, range_answer, strict=True)
     ]
+    write_ranges(annotations, key, kind, ranges, names, config)
+
+
+def write_ranges(
+    annotations: KeyAnnotations,
+    key: Key,
+    kind: str,
+    ranges: list[Range],
+    names: list[str],
+    config: AnnotationConfig,
+) -> None:
+    """Smooth a key's frame ranges (`--min_range_frames`) and write its lines: one per answer
+    for a radio, one line with every answer for a checklist."""
     if config.min_range_frames > 1:
         if kind == c.RADIO:
             ranges, removed = smooth_radio(ranges, config.min_range_frames, config.max_gap_frames)

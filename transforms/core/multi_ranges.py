@@ -10,13 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from transforms.core import columns as c
-from transforms.core import ndjson
 from transforms.core.annotations import KeyAnnotations
 from transforms.core.config import AnnotationConfig
+from transforms.core.frame_ranges import write_ranges
 from transforms.core.key_columns import KeyColumns
 from transforms.core.keys import Key
 from transforms.core.segments import changed, pack, segment
-from transforms.core.smoothing import Range, smooth_checklist, smooth_radio
+from transforms.core.smoothing import Range
 
 
 def build_ranges(
@@ -85,34 +85,5 @@ def _lines(
     build_frame_ranges writes them."""
     annotations = KeyAnnotations(key)
     annotations.count("rows_used", rows_used)
-    if config.min_range_frames > 1:
-        if kind == c.RADIO:
-            ranges, removed = smooth_radio(ranges, config.min_range_frames, config.max_gap_frames)
-        else:
-            ranges, removed = smooth_checklist(ranges, config.min_range_frames)
-        annotations.count("ranges_smoothed", removed)
-    annotations.count("frame_ranges", len(ranges))
-    field = ndjson.answer_field(config, key).encode()
-    answers = []
-    for a in sorted({r.answer for r in ranges}):
-        mine = [r for r in ranges if r.answer == a]
-        frames_json = ndjson.frame_ranges_json([r.start for r in mine], [r.end for r in mine])
-        answers.append(
-            (
-                names[a],
-                b'{"%s":%s,"frames":%s}' % (field, ndjson.json_string(names[a]), frames_json),
-            )
-        )
-    if kind == c.RADIO:
-        for name, body in answers:
-            annotations.line(
-                ndjson.line_head(config, key, "answer", name) + b'"answer":' + body + b"}"
-            )
-    elif answers:
-        annotations.line(
-            ndjson.line_head(config, key)
-            + b'"answer":['
-            + b",".join(body for _, body in answers)
-            + b"]}"
-        )
+    write_ranges(annotations, key, kind, ranges, names, config)
     return annotations
