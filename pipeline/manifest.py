@@ -7,6 +7,7 @@ This module owns it: its name, what its header records of the run's settings, it
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
@@ -89,6 +90,12 @@ def write_manifest(output: str, manifest: dict) -> None:
 
 def read_manifest(output: str) -> dict:
     """The manifest of the run that wrote `output`. Raises FileNotFoundError if none did."""
+    if "://" not in output:  # a local path: no need to import Beam (`keyframer report`)
+        path = os.path.join(output, MANIFEST_NAME)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{path}: no manifest (no run has finished writing there)")
+        with open(path, "rb") as f:
+            return orjson.loads(f.read())
     from apache_beam.io.filesystems import FileSystems
 
     path = manifest_path(output)
