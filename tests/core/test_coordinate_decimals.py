@@ -98,3 +98,10 @@ def test_invalid_decimals_are_refused(bad):
     with pytest.raises(ValueError, match=r"^coordinate_decimals must be") as e:
         AnnotationConfig(coordinate_decimals=bad)
     assert "--" not in str(e.value)
+
+
+def test_huge_coordinates_are_kept_not_overflowed():
+    # Scaling 1e308 by 10**3 to round it would overflow to inf; it has no fraction anyway.
+    rows = [point(1, point_x=1e308, point_y=123.456789), point(2, point_x=-1e300, point_y=2.5)]
+    lines = core_lines(rows, AnnotationConfig(coordinate_decimals=3))
+    assert _coordinates(lines) == [1e308, 123.457, -1e300, 2.5]

@@ -50,7 +50,12 @@ class _Geometry:
         return np.stack([self.x[idx], self.y[idx]], axis=2).reshape(len(rows), 2 * k)
 
     def _rounded(self, values: np.ndarray) -> np.ndarray:
-        return values if self.decimals is None else np.round(values, self.decimals)
+        if self.decimals is None:
+            return values
+        # Beyond 2**53 a float has no fraction to round, and scaling it could overflow to inf.
+        with np.errstate(over="ignore", invalid="ignore"):
+            rounded = np.round(values, self.decimals)
+        return np.where(np.abs(values) < 2.0**53, rounded, values)
 
     def json(self, rows: np.ndarray) -> list:
         """The geometry's JSON parts of the given rows (ndjson.track_segments joins them)."""
