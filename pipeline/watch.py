@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+import signal
 import sys
 import threading
 import time
@@ -93,6 +94,11 @@ def run_watch(
     Raises ValueError for an --input that matches the output's own files.
     """
     check_layout(settings)
+    if threading.current_thread() is threading.main_thread():
+        # Ctrl-C must stop the watch mode even when this process was started with SIGINT
+        # ignored (as a background job of a non-interactive shell is): Python then installs
+        # no KeyboardInterrupt handler of its own.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     watcher = Watcher(settings, pipeline_args, clock=clock, on_flush=on_flush)
     stream = watcher.streaming
     _LOG.info(

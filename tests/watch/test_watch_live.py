@@ -84,7 +84,7 @@ def test_an_interrupted_and_killed_watcher_resumes_without_loss_or_duplicates(fo
         wait_until(lambda: built() == 1, what="v1 built")
         assert "v2-a.parquet" in " ".join(read_ledger(out)["files"])  # read, not built
         first.send_signal(signal.SIGINT)
-        assert first.wait(30) == INTERRUPTED
+        assert first.wait(120) == INTERRUPTED
 
         folder.drop("v2-b.parquet", video("v2", range(4, 7), marker=True))  # while it is down
         folder.drop("v3.parquet", video("v3", marker=True, bad=True))
@@ -100,7 +100,7 @@ def test_an_interrupted_and_killed_watcher_resumes_without_loss_or_duplicates(fo
         third = start(folder, log)
         wait_until(lambda: built() == 5 and not read_ledger(out)["files"], what="v4 and v5")
         third.send_signal(signal.SIGINT)
-        assert third.wait(30) == INTERRUPTED
+        assert third.wait(120) == INTERRUPTED
     finally:
         for p in (first, locals().get("second"), locals().get("third")):
             if p is not None and p.poll() is None:
