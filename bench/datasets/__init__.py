@@ -1,6 +1,6 @@
 """Synthetic per-frame video model output, at scale, for benchmarking keyframer.
 
-The rows follow the input contract (shared/spec/INPUT.md) and the canonical Arrow schema
+The rows follow the input contract (docs/input-contract.md) and the canonical Arrow schema
 (``transforms.core.columns.SCHEMA``): one row per detection or per frame-level answer, per
 frame, written in frame order within a video and videos in order, as inference jobs write.
 
