@@ -28,7 +28,7 @@ from transforms.core.config import AnnotationConfig
 from transforms.core.key_columns import KeyColumns
 from transforms.core.keys import Key
 from transforms.core.multi_ranges import build_ranges
-from transforms.core.objects import _Geometry
+from transforms.core.objects import Geometry
 from transforms.core.segments import changed, pack, segment
 
 Item = tuple[Key, list[pa.Table]]
@@ -151,7 +151,7 @@ def _objects(
     if not len(rows):
         return {}
     w_group, w_key = group[rows], row_key[rows]
-    geometry = _Geometry(kind, cols, config.coordinate_decimals)
+    geometry = Geometry(kind, cols, config.coordinate_decimals)
     has_cls = not cols.all_null(c.CLASSIFICATIONS)
     segment_start = changed(np.cumsum(starts) - 1, True)
     track_start = changed(w_group, True)

@@ -23,7 +23,7 @@ from transforms.core.keys import Key
 from transforms.core.segments import changed, one_row_per_frame, pack, usable_segments
 
 
-class _Geometry:
+class Geometry:
     """A kind's geometry as a float matrix per row (lines: flattened vertices)."""
 
     def __init__(self, kind: str, cols: KeyColumns, decimals: int | None = None):
@@ -78,7 +78,7 @@ class _Geometry:
 
 def _thin(
     frames: np.ndarray,
-    geometry: _Geometry,
+    geometry: Geometry,
     rows: np.ndarray,
     classifications: np.ndarray,
     tolerance,
@@ -144,7 +144,7 @@ def build_objects(
         return
     rows, starts, w_track = usable.rows, usable.starts, usable.group
     frames = frame[rows]
-    geometry = _Geometry(kind, cols, config.coordinate_decimals)
+    geometry = Geometry(kind, cols, config.coordinate_decimals)
     has_cls = not cols.all_null(c.CLASSIFICATIONS)
     tolerance = (
         config.keyframe_tolerance.for_feature(key[3], kind)
