@@ -97,7 +97,11 @@ def run_streaming(pipeline_options: PipelineOptions, settings: RunSettings):
 
 
 def run(argv: list[str] | None = None, *, wait: bool = True):
-    """Run keyframer with command-line style arguments. Returns (result, manifest or None)."""
+    """Run keyframer with command-line style arguments. Returns (result, manifest or None).
+
+    `--streaming` on a local runner is the watch mode, which runs until stopped: its end is
+    the end of the command, so it exits (SystemExit: 0 stopped, 130 Ctrl-C).
+    """
     pipeline_options, settings, plan = prepare(argv)
     if plan.nothing_to_do:
         return None, None
@@ -105,7 +109,7 @@ def run(argv: list[str] | None = None, *, wait: bool = True):
         if is_local(pipeline_options):
             from pipeline.watch import run_watch
 
-            return None, run_watch(pipeline_options, settings)  # an exit code
+            raise SystemExit(run_watch(pipeline_options, settings))
         return run_streaming(pipeline_options, settings)
     _tune_local_runner(pipeline_options)
     p = beam.Pipeline(options=pipeline_options)
@@ -145,8 +149,6 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, InputSchemaError, FileNotFoundError) as e:
         print(f"keyframer: {e}", file=sys.stderr)
         return 2
-    if isinstance(manifest, int):  # the local watch mode's exit code (0 stopped, 130 Ctrl-C)
-        return manifest
     if manifest is None:
         return 0  # a dry run, a template, a job left running, or nothing new to convert
     print(format_summary(manifest))
