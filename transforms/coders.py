@@ -11,18 +11,17 @@ import pickle
 import pyarrow as pa
 from apache_beam import coders
 
+from transforms.core.ipc import decode_table, encode_table
+
 
 class ArrowTableCoder(coders.Coder):
     """Encodes a pyarrow.Table (or RecordBatch, decoded as a Table) as an IPC stream."""
 
     def encode(self, value: pa.Table | pa.RecordBatch) -> bytes:
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, value.schema) as writer:
-            writer.write(value)
-        return sink.getvalue().to_pybytes()
+        return encode_table(value)
 
     def decode(self, encoded: bytes) -> pa.Table:
-        return pa.ipc.open_stream(pa.py_buffer(encoded)).read_all()
+        return decode_table(encoded)
 
     def is_deterministic(self) -> bool:
         return True

@@ -1,10 +1,11 @@
-"""BuildAnnotations: per-key state holds a key's chunks until they are complete, then the core
-builds the key's NDJSON lines.
+"""BuildAnnotations: per-video state holds a data row's chunks until they are complete, then
+the core builds the NDJSON lines of each of its (data row, feature) keys.
 
-Keys are built together: the keys whose timers fire in a bundle are gathered (state read and
-cleared as each fires) and built in one `annotate_keys` call per window, when their rows reach
-a cap and at the end of the bundle, so a bundle of many small keys shares the core's per-call
-cost while the rows held stay bounded.
+State is keyed by data row (see `video_chunks`): one element, state append and timer per
+video per buffer. Keys are built together: the videos whose timers fire in a bundle are
+gathered (state read and cleared as each fires) and their keys built in one `annotate_keys`
+call per window, when their rows reach a cap and at the end of the bundle, so a bundle of
+many small keys shares the core's per-call cost while the rows held stay bounded.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from apache_beam.transforms.userstate import BagStateSpec, TimerSpec, on_timer
 
 from transforms import outputs
 from transforms.buffering import WindowedBuffers, in_window
-from transforms.coders import ArrowTableCoder, FragmentCoder
+from transforms.coders import FragmentCoder
 from transforms.core.annotate import annotate_key
 from transforms.core.annotations import KeyAnnotations
 from transforms.core.config import AnnotationConfig
 from transforms.core.fragments import Fragment, fragment
-from transforms.core.keys import Key, key_columns
+from transforms.core.keys import Key, data_row_columns, key_columns
 from transforms.core.multi_key import annotate_keys
+from transforms.core.video_chunks import DataRowKey, VideoChunk, unpack, video_items
 from transforms.counters import CounterSet
 
 coders.registry.register_coder(Fragment, FragmentCoder)
@@ -55,7 +57,9 @@ def annotate_or_report(
 def annotate_many_or_report(
     items: list[tuple[Key, list[pa.Table]]], config: AnnotationConfig, counters: CounterSet
 ) -> Iterator:
-    """`annotate_or_report` of each of `items`, in order, built together (`annotate_keys`).
+    """The outputs `annotate_or_report` gives for each of `items`, built together
+    (`annotate_keys`): their counts summed into one stats output, then every dead letter, then
+    the Fragments, in order.
 
     Should the batched call fail, every key is built again on its own, so that only a key
     the core fails on is reported as an `internal_error`.
@@ -66,8 +70,8 @@ def annotate_many_or_report(
         for key, chunks in items:
             yield from annotate_or_report(key, chunks, config, counters)
         return
-    for result in built:
-        yield from route_annotations(result, counters)
+    fragments = (fragment(a.key, a.lines, a.tracks) for a in built if a.lines)
+    yield from outputs.route_all(built, counters, fragments)
 
 
 def _windowed(outputs_of_window: Iterator, window) -> Iterator:
@@ -80,18 +84,19 @@ def _windowed(outputs_of_window: Iterator, window) -> Iterator:
 
 
 class _AnnotateKeyFn(beam.DoFn):
-    """The stateful step: one key's chunks in bag state, built when the key is complete.
+    """The stateful step: one data row's VideoChunks in bag state, its keys built when the
+    video is complete.
 
-    `process` only appends a chunk and arms the flush timer; `_flush` is the one place a key's
-    state is taken and cleared, whatever fired it (in batch the end of the window: every row
-    has been read). The taken keys wait in the DoFn, per window, until their rows reach
+    `process` only appends a chunk and arms the flush timer; `_flush` is the one place a
+    video's state is taken and cleared, whatever fired it (in batch the end of the window:
+    every row has been read). The taken keys wait in the DoFn, per window, until their rows reach
     `max_buffered_rows` or the bundle ends, and are then built together (`annotate_keys`)
     and emitted in their window. Chunks may arrive in any order and a retried bundle may add
     one twice only if the runner commits it twice, which runners do not: state and outputs
     (those of finish_bundle included) commit together.
     """
 
-    CHUNKS = BagStateSpec("chunks", ArrowTableCoder())
+    CHUNKS = BagStateSpec("chunks", coders.BytesCoder())
     FLUSH = TimerSpec("flush", TimeDomain.WATERMARK)
 
     def __init__(self, config: AnnotationConfig, max_buffered_rows: int = 200_000):
@@ -100,17 +105,17 @@ class _AnnotateKeyFn(beam.DoFn):
         self._max_rows = max_buffered_rows
 
     def start_bundle(self):
-        # Keys whose timer this bundle already set: setting it again is a no-op for the
+        # Data rows whose timer this bundle already set: setting it again is a no-op for the
         # runner but still a timer write per chunk.
-        self._armed: set[tuple[Key, object]] = set()
-        # Keys whose timers fired, waiting to be built together: (key, chunks) per window.
-        self._ready: WindowedBuffers[tuple[Key, list[pa.Table]]] = WindowedBuffers(
-            self._max_rows, lambda item: sum(chunk.num_rows for chunk in item[1])
+        self._armed: set[tuple[DataRowKey, object]] = set()
+        # Videos whose timers fired, waiting to be built together, per window.
+        self._ready: WindowedBuffers[tuple[DataRowKey, list[VideoChunk]]] = WindowedBuffers(
+            self._max_rows, lambda video: sum(chunk.table.num_rows for chunk in video[1])
         )
 
     def process(
         self,
-        element: tuple[Key, pa.Table],
+        element: tuple[DataRowKey, bytes],
         window=beam.DoFn.WindowParam,
         chunks=beam.DoFn.StateParam(CHUNKS),
         flush=beam.DoFn.TimerParam(FLUSH),
@@ -130,29 +135,44 @@ class _AnnotateKeyFn(beam.DoFn):
     ):
         yield from self._flush(key, window, chunks)
 
-    def _flush(self, key: Key, window, chunks) -> Iterator:
-        """Take every chunk of `key` from state (clearing it) to be built with the bundle's
-        other ready keys; build the window's ready keys once they reach the row cap."""
-        tables = list(chunks.read())
+    def _flush(self, data_row: DataRowKey, window, chunks) -> Iterator:
+        """Take every chunk of `data_row` from state (clearing it), to be built with the
+        bundle's other ready videos; build the window's ready videos once they reach the
+        row cap."""
+        taken = [unpack(packed) for packed in chunks.read()]
         chunks.clear()
-        if tables:
-            full = self._ready.add(window, (key, tables))
+        if taken:
+            full = self._ready.add(window, (data_row, taken))
             if full:
                 yield from self._build(full, window)
 
-    def _build(self, items: list[tuple[Key, list[pa.Table]]], window) -> Iterator:
-        built = annotate_many_or_report(items, self._config, self._counters)
-        yield from _windowed(built, window)
+    def _build(self, videos: list[tuple[DataRowKey, list[VideoChunk]]], window) -> Iterator:
+        yield from _windowed(self._outputs(videos), window)
+
+    def _outputs(self, videos: list[tuple[DataRowKey, list[VideoChunk]]]) -> Iterator:
+        try:
+            items = video_items(videos)
+        except Exception:  # a defect: each video on its own, so that only a failing one is lost
+            items = []
+            for data_row, chunks in videos:
+                try:
+                    items.extend(video_items([(data_row, chunks)]))
+                except Exception as e:
+                    rows = sum(chunk.table.num_rows for chunk in chunks)
+                    where = {"key": data_row_columns(data_row)}
+                    yield from outputs.internal_error(e, rows, where, self._counters)
+        yield from annotate_many_or_report(items, self._config, self._counters)
 
     def finish_bundle(self):
         for window, items in self._ready.drain():
             yield from self._build(items, window)
 
 
-@beam.typehints.with_input_types(tuple[Key, pa.Table])
+@beam.typehints.with_input_types(tuple[DataRowKey, bytes])
 @beam.typehints.with_output_types(Fragment)
 class BuildAnnotations(beam.PTransform):
-    """(key, chunk) pairs to one Fragment per key, with group-level rejections and counts.
+    """(data row, packed VideoChunk) pairs to one Fragment per (data row, feature) key, with
+    group-level rejections and counts.
 
     Outputs: `fragments` (Fragment), `dead_letter`, `stats`.
     """

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 import apache_beam as beam
 
+from transforms.core.counts import merge
 from transforms.core.deadletter import internal_error_record
 from transforms.counters import CounterSet
 
@@ -42,6 +43,21 @@ def route(result: StepResult, counters: CounterSet, main: object = None) -> Iter
         yield beam.pvalue.TaggedOutput(DEAD_LETTER, line)
     if main is not None:
         yield main
+
+
+def route_all(results: Sequence[StepResult], counters: CounterSet, mains: Iterable) -> Iterator:
+    """Several core results as step outputs: their counts summed (one stats element and one
+    Metrics update for all of them, not one per result), every dead letter, then `mains`."""
+    total: dict[str, float] = {}
+    for result in results:
+        merge(total, result.counts)
+    if total:
+        counters.inc(total)
+        yield counts_output(total)
+    for result in results:
+        for line in result.dead_letters:
+            yield beam.pvalue.TaggedOutput(DEAD_LETTER, line)
+    yield from mains
 
 
 def internal_error(

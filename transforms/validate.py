@@ -1,4 +1,4 @@
-"""ValidateRows and KeyRows: checked rows, keyed by (data row, feature) as compact chunks."""
+"""ValidateRows and KeyRows: checked rows, keyed by data row as packed VideoChunks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from transforms import outputs
 from transforms.buffering import WindowedBuffers, in_window
 from transforms.core.checking import check_rows
 from transforms.core.config import AnnotationConfig
-from transforms.core.keys import Key, split_by_key
+from transforms.core.video_chunks import DataRowKey, pack, split_by_data_row
 from transforms.counters import CounterSet
 from transforms.read import SourceTable
 
@@ -52,10 +52,11 @@ class ValidateRows(beam.PTransform):
 
 class _KeyRowsFn(beam.DoFn):
     """Buffers a bundle's validated tables up to `max_buffered_rows` per window, then splits
-    them by key.
+    them by data row.
 
-    One chunk per key per buffer-full (rather than per row group) means far fewer state
-    appends and coder calls downstream; the cap bounds the memory a large bundle can hold.
+    One packed VideoChunk per data row per buffer-full (rather than per row group, or per
+    feature) means far fewer elements, state appends and coder calls downstream; the cap
+    bounds the memory a large bundle can hold.
     """
 
     def __init__(self, max_buffered_rows: int = 250_000):
@@ -80,15 +81,18 @@ class _KeyRowsFn(beam.DoFn):
 
 def _split(tables: list[pa.Table]):
     if tables:
-        yield from split_by_key(tables[0] if len(tables) == 1 else pa.concat_tables(tables))
+        valid = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+        for data_row, chunk in split_by_data_row(valid):
+            yield data_row, pack(chunk)
 
 
 @beam.typehints.with_input_types(pa.Table)
-@beam.typehints.with_output_types(tuple[Key, pa.Table])
+@beam.typehints.with_output_types(tuple[DataRowKey, bytes])
 class KeyRows(beam.PTransform):
-    """Validated tables to (key, chunk); key: (data row field, data row, feature field, feature)."""
+    """Validated tables to (data row, packed VideoChunk); data row: (data row field, data
+    row). `video_chunks.unpack` reads a packed chunk."""
 
     def expand(self, tables):
         return tables | "SplitByKey" >> beam.ParDo(_KeyRowsFn()).with_output_types(
-            tuple[tuple[str, str, str, str], pa.Table]
+            tuple[tuple[str, str], bytes]
         )

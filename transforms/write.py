@@ -20,6 +20,7 @@ from transforms.buffering import WindowedBuffers, in_window
 from transforms.core.batching import (
     BatchLimits,
     BatchPlan,
+    StagedFile,
     StagedFragment,
     batch_file_name,
     plan_batches,
@@ -39,7 +40,8 @@ def _open_for_read(path: str):
 
 
 class _StageFragmentsFn(beam.DoFn):
-    """Appends fragments to a temporary file per buffer-full; emits where each one landed."""
+    """Appends fragments to a temporary file per buffer-full; emits where they landed, one
+    list per file (a single element to move, rather than one per key)."""
 
     def __init__(self, tmp_dir: str):
         self._tmp_dir = tmp_dir
@@ -52,13 +54,15 @@ class _StageFragmentsFn(beam.DoFn):
     def process(self, fragment: Fragment, window=beam.DoFn.WindowParam):
         full = self._buffers.add(window, fragment)
         if full:
-            for staged in self._stage(full):
-                yield in_window(staged, window)
+            staged = self._stage(full)
+            if staged:
+                yield in_window(StagedFile(tuple(staged)), window)
 
     def finish_bundle(self):
         for window, pending in self._buffers.drain():
-            for staged in self._stage(pending):
-                yield in_window(staged, window)
+            staged = self._stage(pending)
+            if staged:
+                yield in_window(StagedFile(tuple(staged)), window)
 
     def _stage(self, pending: list[Fragment]) -> list[StagedFragment]:
         path = FileSystems.join(self._tmp_dir, f"stage-{uuid.uuid4().hex}.ndjson")
@@ -145,7 +149,8 @@ class _WriteBatchFn(beam.DoFn):
         }
 
 
-def _plans(staged: list[StagedFragment], limits: BatchLimits):
+def _plans(staged_files: list[StagedFile], limits: BatchLimits):
+    staged = [s for in_file in staged_files for s in in_file.fragments]
     plans = plan_batches(staged, limits.max_lines, limits.max_bytes, limits.max_feature_lines)
     by_key = tracks_by_key(staged)
     return [(len(plans), p, plan_tracks(p, by_key)) for p in plans]

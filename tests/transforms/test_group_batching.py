@@ -1,5 +1,6 @@
 """BuildAnnotations' keys built together: `annotate_many_or_report` gives each key's outputs as
-`annotate_or_report` would, and a core failure is reported on the failing key only."""
+`annotate_or_report` would (their counts summed into one stats output), and a core failure is
+reported on the failing key only."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from transforms import outputs
 from transforms.core.checking import check_rows
 from transforms.core.columns import table_from_rows
 from transforms.core.config import AnnotationConfig
+from transforms.core.counts import merge
 from transforms.core.keys import split_by_key
 from transforms.counters import CounterSet
 from transforms.group import annotate_many_or_report, annotate_or_report
@@ -39,11 +41,19 @@ def _plain(outs) -> list:
     return plain
 
 
-def test_outputs_are_those_of_each_key_in_turn():
+def test_outputs_are_those_of_each_key_in_turn_with_the_counts_summed():
     items = _items()
-    expected = [o for k, cs in items for o in annotate_or_report(k, cs, CONFIG, CounterSet())]
-    got = list(annotate_many_or_report(items, CONFIG, CounterSet()))
-    assert _plain(got) == _plain(expected)
+    expected = _plain(o for k, cs in items for o in annotate_or_report(k, cs, CONFIG, CounterSet()))
+    got = _plain(annotate_many_or_report(items, CONFIG, CounterSet()))
+    stats = [o[1] for o in got if o[0] == outputs.STATS]
+    summed: dict = {}
+    for o in expected:
+        if o[0] == outputs.STATS:
+            merge(summed, o[1])
+    assert len(items) > 1 and stats == [summed]
+    assert [o for o in got if o[0] != outputs.STATS] == [
+        o for o in expected if o[0] != outputs.STATS
+    ]
 
 
 def test_a_failing_key_is_reported_alone():

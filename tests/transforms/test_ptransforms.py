@@ -29,6 +29,14 @@ from transforms.core.conversion import convert_tables
 from transforms.core.fragments import fragment
 from transforms.core.keys import split_by_key
 from transforms.core.staging import stage_fragments
+from transforms.core.video_chunks import (
+    FeatureRun,
+    VideoChunk,
+    feature_chunks,
+    pack,
+    split_by_data_row,
+    unpack,
+)
 from transforms.group import BuildAnnotations
 from transforms.per_file import AnnotateFiles
 from transforms.read import ReadFrameRows, SourceTable
@@ -121,7 +129,12 @@ def test_key_rows_matches_split_by_key():
         keyed = p | beam.Create(halves) | KeyRows()
         merged = (
             keyed
-            | beam.MapTuple(lambda k, chunk: (k, chunk.to_pylist()))
+            | beam.FlatMapTuple(
+                lambda data_row, packed: [
+                    (key, chunk.to_pylist())
+                    for key, chunk in feature_chunks(data_row, unpack(packed))
+                ]
+            )
             | beam.GroupByKey()
             | beam.MapTuple(
                 lambda k, parts: (
@@ -133,6 +146,11 @@ def test_key_rows_matches_split_by_key():
         assert_that(merged, equal_to(expected))
 
 
+def _packed(valid: pa.Table) -> list[tuple[tuple[str, str], bytes]]:
+    """What KeyRows gives for `valid`: (data row, packed VideoChunk) per data row."""
+    return [(data_row, pack(chunk)) for data_row, chunk in split_by_data_row(valid)]
+
+
 def test_build_annotations_matches_annotate_key():
     valid = check_rows(table_from_rows(_rows()), "in", 0, CONFIG).valid
     chunks = list(split_by_key(valid.slice(0, 11))) + list(split_by_key(valid.slice(11)))
@@ -140,8 +158,10 @@ def test_build_annotations_matches_annotate_key():
     for key, chunk in chunks:
         by_key.setdefault(key, []).append(chunk)
     expected = [annotate_key(k, cs, CONFIG) for k, cs in sorted(by_key.items())]
+    videos = _packed(valid.slice(0, 11)) + _packed(valid.slice(11))
+    assert len({data_row for data_row, _ in videos}) < len(videos) < len(chunks)
     with _pipeline() as p:
-        built = p | beam.Create(chunks) | BuildAnnotations(CONFIG)
+        built = p | beam.Create(videos) | BuildAnnotations(CONFIG)
         assert_that(
             built.fragments | beam.Map(lambda f: (f.key, f.data)),
             equal_to([(a.key, fragment(a.key, a.lines).data) for a in expected if a.lines]),
@@ -151,19 +171,28 @@ def test_build_annotations_matches_annotate_key():
             equal_to([d for a in expected for d in a.dead_letters]),
             label="DeadLetters",
         )
+        assert_that(
+            built[outputs.STATS] | beam.combiners.ToList() | beam.Map(_sum_counts),
+            equal_to([_sum_counts([a.counts for a in expected])]),
+            label="Counts",
+        )
 
 
 def test_a_core_failure_on_one_key_is_an_internal_error_and_the_others_go_on():
     valid = check_rows(table_from_rows(_rows()), "in", 0, CONFIG).valid
-    chunks = list(split_by_key(valid))
+    videos = _packed(valid)
+    keys = [k for k, _ in split_by_key(valid)]
     bad_key = ("globalKey", "c.mp4", "name", "box")
-    # A chunk whose frame column is text: no reader makes one, so the core fails on it.
-    broken = pa.table({"kind": ["bbox"], "frame": ["not a frame"]})
+    # A chunk whose frame column is text: no reader makes one, so the core fails on it (and
+    # the videos' chunks cannot be combined: each video is then built on its own).
+    broken = VideoChunk(
+        (FeatureRun("name", "box", 1, ()),), pa.table({"kind": ["bbox"], "frame": ["not a frame"]})
+    )
     with _pipeline() as p:
-        built = p | beam.Create([*chunks, (bad_key, broken)]) | BuildAnnotations(CONFIG)
+        built = p | beam.Create([*videos, (bad_key[:2], pack(broken))]) | BuildAnnotations(CONFIG)
         assert_that(
             built.fragments | beam.Map(lambda f: f.key),
-            equal_to(sorted({k for k, _ in chunks})),
+            equal_to(sorted(k for k in keys if k != bad_key)),
         )
         records = built[outputs.DEAD_LETTER] | beam.Map(orjson.loads)
         assert_that(

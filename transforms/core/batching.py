@@ -34,6 +34,14 @@ class BatchLimits:
             raise ValueError("batch_max_bytes must be at least 1024")
 
 
+@dataclass(frozen=True)
+class StagedFile:
+    """The fragments staged in one temporary file, as one object: Beam's default coder
+    pickles it in one call (a list or tuple of fragments would be pickled one by one)."""
+
+    fragments: tuple[StagedFragment, ...]
+
+
 def batch_file_name(index: int, total: int) -> str:
     """`batch-NNNNN-of-MMMMM.ndjson`: output file names never contain a global key, whatever
     characters it has."""

@@ -9,6 +9,7 @@ equal from being taken for one another.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -77,13 +78,18 @@ def complete(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=CHUNK_SCHEMA)
 
 
-def split_by_key(valid: pa.Table) -> Iterator[tuple[Key, pa.Table]]:
-    """Yield (key, compact chunk) for each (data row, feature) in a validated table.
+class KeyRun(NamedTuple):
+    """One key's rows in a keyed body: rows `start`..`end`, and its all-null columns."""
 
-    Keys come out sorted, so the same input always yields the same sequence.
-    """
-    if valid.num_rows == 0:
-        return
+    key: Key
+    start: int
+    end: int
+    dropped: tuple[str, ...]
+
+
+def keyed_runs(valid: pa.Table) -> tuple[pa.Table, list[KeyRun]]:
+    """(the compact rows of a validated table, ordered by key code; each key's run in it),
+    the runs sorted by key. A data row's runs are adjacent in the body."""
     data_row, is_gk = _coalesce(valid, c.GLOBAL_KEY, c.DATA_ROW_ID)
     feature, is_name = _coalesce(valid, c.FEATURE_NAME, c.FEATURE_SCHEMA_ID)
     dr_enc = pc.dictionary_encode(data_row)
@@ -99,7 +105,7 @@ def split_by_key(valid: pa.Table) -> Iterator[tuple[Key, pa.Table]]:
     dr_values = dr_enc.dictionary.to_pylist()
     ft_values = ft_enc.dictionary.to_pylist()
     all_null = _all_null_columns(body, starts)
-    keyed = []
+    runs = []
     for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
         code = int(sorted_codes[s])
         drc, ftc = divmod(code, 2 * len(ft_values))
@@ -109,13 +115,28 @@ def split_by_key(valid: pa.Table) -> Iterator[tuple[Key, pa.Table]]:
             c.FEATURE_FIELD[c.FEATURE_NAME if ftc % 2 else c.FEATURE_SCHEMA_ID],
             ft_values[ftc // 2],
         )
-        keyed.append((key, s, e, [name for name, per_key in all_null if per_key[i]]))
-    keyed.sort(key=lambda k: k[0])
-    keep_all = body.column_names
-    for key, s, e, drop in keyed:
-        chunk = body.slice(s, e - s)
-        # What `compact` would do to the slice: drop the key's all-null columns.
-        yield key, chunk.select([n for n in keep_all if n not in drop]) if drop else chunk
+        runs.append(KeyRun(key, s, e, tuple(name for name, per_key in all_null if per_key[i])))
+    runs.sort(key=lambda r: r.key)
+    return body, runs
+
+
+def without(table: pa.Table, dropped: tuple[str, ...]) -> pa.Table:
+    """`table` without the columns `dropped` (what `compact` does to a key's all-null ones)."""
+    if not dropped:
+        return table
+    return table.select([n for n in table.column_names if n not in dropped])
+
+
+def split_by_key(valid: pa.Table) -> Iterator[tuple[Key, pa.Table]]:
+    """Yield (key, compact chunk) for each (data row, feature) in a validated table.
+
+    Keys come out sorted, so the same input always yields the same sequence.
+    """
+    if valid.num_rows == 0:
+        return
+    body, runs = keyed_runs(valid)
+    for run in runs:
+        yield run.key, without(body.slice(run.start, run.end - run.start), run.dropped)
 
 
 def _all_null_columns(body: pa.Table, starts: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -130,12 +151,17 @@ def _all_null_columns(body: pa.Table, starts: np.ndarray) -> list[tuple[str, np.
     return out
 
 
+def data_row_columns(data_row: tuple[str, str]) -> dict[str, str]:
+    """The input column a (data row field, data row) pair stands for, with its value."""
+    field, value = data_row
+    return {next(k for k, v in c.DATA_ROW_FIELD.items() if v == field): value}
+
+
 def key_columns(key: Key) -> dict[str, str]:
     """The input columns a key stands for (to rebuild a row for the dead letter)."""
-    dr_field, dr, ft_field, ft = key
-    data_row_column = {v: k for k, v in c.DATA_ROW_FIELD.items()}[dr_field]
-    feature_column = {v: k for k, v in c.FEATURE_FIELD.items()}[ft_field]
-    return {data_row_column: dr, feature_column: ft}
+    _, _, ft_field, ft = key
+    feature_column = next(k for k, v in c.FEATURE_FIELD.items() if v == ft_field)
+    return {**data_row_columns(key[:2]), feature_column: ft}
 
 
 def concat_chunks(chunks: list[pa.Table]) -> pa.Table:
