@@ -1,7 +1,8 @@
-"""A Beam coder for Arrow tables: the Arrow IPC stream format.
+"""Beam coders: Arrow tables as Arrow IPC streams, and pickle with cheap size estimates.
 
-Chunks of columns are what travels between steps and sits in per-key state; IPC keeps them
-columnar on the wire (no per-row pickling) and is deterministic for equal tables.
+Tables of rows travel between steps; IPC keeps them columnar on the wire (no per-row pickling)
+and is deterministic for equal tables. (Batch state holds bytes packed by
+`core.video_chunks.pack`, with Beam's BytesCoder.)
 """
 
 from __future__ import annotations
