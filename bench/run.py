@@ -29,8 +29,9 @@ More sections (bench/sections/), on long videos of `--videos` x `--tracks`:
                         [--per-key | --no-per-key] [--per-key-rows 1m] [--repeat 1]
                         [--per-file | --no-per-file] [--per-file-sizes 5m,20m]
                         [--thinning | --no-thinning] [--thinning-size 1m] [--thinning-tracks 200]
-                        [--scaling] [--modes] [--modes-size 5m] [--quick]
+                        [--scaling] [--modes] [--modes-size 5m] [--warm-memory 4] [--quick]
 
+Before measuring, `--warm-memory` GiB are written once (bench/harness/warm.py says why).
 `make bench BENCH_ARGS="--sizes 1m --no-per-file"` runs it with arguments.
 """
 
@@ -48,6 +49,7 @@ from bench.harness.compare import OutputMismatchError
 from bench.harness.programs import KEYFRAMER
 from bench.harness.progress import Progress, load_note
 from bench.harness.sizes import parse_size, parse_sizes, size_label
+from bench.harness.warm import warm_memory
 from bench.sections.comparison import bench_comparison, bench_per_key
 from bench.sections.comparison_report import report_comparison
 from bench.sections.context import report_datasets, sections_shape
@@ -183,6 +185,14 @@ def _add_common_args(p: argparse.ArgumentParser) -> None:
         "per-key at 100k, per-file at 100k, thinning at 100k with 20 "
         "thinning_bench tracks",
     )
+    p.add_argument(
+        "--warm-memory",
+        type=int,
+        default=4,
+        metavar="GIB",
+        help="write every page of this many GiB once before measuring (default 4; 0: off): "
+        "a VM's first touch of a page costs more than the work measured (bench/harness/warm.py)",
+    )
     p.add_argument("--videos", type=int, default=VIDEOS, help="videos of the long shape")
     p.add_argument("--tracks", type=int, default=TRACKS, help="bbox tracks of the long shape")
     p.add_argument("--data-dir", type=Path, default=DATA_DIR)
@@ -209,6 +219,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.thinning_size = 100_000
         args.thinning_tracks = 20
         args.upload_batches = 20
+    if args.warm_memory < 0:
+        p.error("--warm-memory must be 0 or more")
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
     if args.thinning_tracks < 1:
@@ -280,6 +292,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress = Progress()
     _announce(args, progress)
     per_file_skipped = _check_per_file(args, progress)
+    if args.warm_memory:
+        seconds = warm_memory(args.warm_memory)
+        progress(f"memory warmed: {args.warm_memory} GiB written once in {seconds:.1f} s")
     reports: list[str] = []
     try:
         _run_sections(args, progress, reports)

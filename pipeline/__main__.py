@@ -1,7 +1,12 @@
-"""python -m pipeline [run|report|...] --help"""
+"""python -m pipeline [run|report|...] --help; also the `keyframer` command (setup.py)."""
 
 import sys
 
-from pipeline.cli import main
+from transforms.core.memory import limit_malloc_arenas
 
-sys.exit(main())
+limit_malloc_arenas()  # before Beam is imported and starts threads (see its docstring)
+
+from pipeline.cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main())

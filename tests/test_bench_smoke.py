@@ -99,6 +99,8 @@ def test_thinning_section(data_dir: Path, tmp_path: Path) -> None:
     assert [r.scenario.id for r in report.scenarios] == list(THINNING_SCENARIOS)
     text = report_thinning(report, args)
     assert "iou:0.9" in text and "px:2" in text and "bbox smooth+noise" in text
+    # numba is a dependency: the kernels were compiled (or loaded) before any timed run
+    assert report.compile_seconds is not None and "Search: compiled (numba)" in text
     assert not list(tmp_path.glob("*/batch-*.ndjson"))  # outputs removed
 
 
