@@ -3,11 +3,13 @@ costs far more than the work being measured.
 
 Measured on this machine class (a 2-core VM): the first write to memory no process had used
 since boot ran at 2.6-2.9 s a GiB, a later one at ~0.15 s a GiB; one 400 MB write once took
-20 s. The guest kernel hands freed pages out again most recent first, so a child started after
-the warm-up gets warm pages as long as it needs less than was warmed. Without the warm-up, one
-5M-row run of the floor took 8.6 s cold and 4.75 s warm: first touches, not the code, set the
-figure. The warm-up runs in a child process that holds every block until all are written, then
-exits and frees them.
+20 s. Without a warm-up, one 5M-row run of the floor took 8.6 s cold and 4.75 s warm: first
+touches, not the code, set the figure. The guest kernel hands freed pages out again most
+recent first, so a child started after the warm-up mostly gets warm pages; but data
+generation and the page cache of the files written take pages too, so 4 GiB does not cover
+every run (a floor run by hand right after a `make bench` took 8.3 s with 3.4 s of system
+time, then 6.1 s with 0.9 s). The warm-up runs in a child process that holds every block until
+all are written, then exits and frees them.
 """
 
 from __future__ import annotations
