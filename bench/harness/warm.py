@@ -18,8 +18,6 @@ import subprocess
 import sys
 import time
 
-GIB = 1 << 30
-
 _TOUCH = """
 import sys
 blocks = []
