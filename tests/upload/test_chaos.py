@@ -1,4 +1,4 @@
-"""Chaos: over a thousand injected faults across hundreds of batches. Every line is judged
+"""Chaos: over a thousand injected faults across 450 batches. Every line is judged
 exactly once, nothing is lost, nothing is imported twice; the same job again imports nothing
 new (only the batches whose import FAILED are resumed, once)."""
 
@@ -14,7 +14,10 @@ from labelbox_upload import ImportOutcome, upload_batches
 from tests.labelbox_server import FAULT_KINDS, FaultPlan
 from tests.upload.conftest import batch_bytes, fast_settings
 
-BATCHES = 320
+# About 3.3 faults are injected per batch; how many varies with thread timing (979 to 1142
+# were seen at 320 batches, under load and idle). 450 batches put the expected count near 1500,
+# far from the 1000 this test promises.
+BATCHES = 450
 
 
 def _fails_first_time(name: str, content: bytes) -> bool:
