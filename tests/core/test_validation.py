@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 
+import pyarrow as pa
 import pytest
 
 from tests.rows import GK, bbox, checklist, line, point, radio, text
@@ -86,6 +87,24 @@ def test_all_cases_in_one_table():
     assert result.rejections.details[-2].startswith("classifications: not valid JSON")
     assert result.valid.num_rows == len(CASES)
     assert result.valid.column("kind").to_pylist() == [t["kind"] for _, t in CASES.values()]
+
+
+@pytest.mark.parametrize("start", [1, 3, 9])
+def test_a_slice_or_a_chunked_table_is_judged_as_its_rows(start):
+    """Verdicts read bitmaps and offsets directly: a table that is a slice at an offset that is
+    not a byte boundary, or has several chunks per column, gets each row's own verdict."""
+    rows, expected = [], []
+    for reason, (bad, twin) in CASES.items():
+        rows += [twin, bad]
+        expected += [None, reason]
+    whole = conform(table_from_rows(rows + rows), "t")
+    sliced = whole.slice(start, len(rows))
+    chunked = pa.concat_tables([sliced.slice(0, 5), sliced.slice(5)])
+    want = expected[start:] + expected[:start]
+    for table in (sliced, chunked):
+        result = validate(table, 1)
+        assert result.rejections.rows.tolist() == [i for i, e in enumerate(want) if e]
+        assert result.rejections.reasons == [e for e in want if e]
 
 
 # --- Priority: the first rule broken in REASONS' order wins --------------------------------

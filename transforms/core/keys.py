@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from transforms.core import columns as c
+from transforms.core.column_values import null_mask, one_array, present
 
 Key = tuple[str, str, str, str]
 
@@ -26,10 +27,11 @@ CHUNK_SCHEMA = pa.schema([c.SCHEMA.field(n) for n in CHUNK_COLUMNS])
 
 def _coalesce(table: pa.Table, first: str, second: str) -> tuple[pa.Array, np.ndarray]:
     """(the first present of two string columns, whether it was the first)."""
-    a, b = table.column(first), table.column(second)
-    is_first = np.asarray(pc.fill_null(pc.greater(pc.utf8_length(a), 0), False), dtype=bool)
-    value = pc.if_else(pa.array(is_first), a, b)
-    return value.combine_chunks() if isinstance(value, pa.ChunkedArray) else value, is_first
+    a, b = one_array(table.column(first)), one_array(table.column(second))
+    is_first = present(a)
+    if is_first.all():
+        return a, is_first
+    return one_array(pc.if_else(pa.array(is_first), a, b)), is_first
 
 
 # Low-cardinality text columns are held dictionary-encoded with the narrowest index type.
@@ -146,7 +148,7 @@ def _all_null_columns(body: pa.Table, starts: np.ndarray) -> list[tuple[str, np.
     out = []
     for name, col in zip(body.column_names, body.columns, strict=True):
         if col.null_count:
-            nulls = np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=np.int64)
+            nulls = null_mask(col).astype(np.int64)
             out.append((name, np.add.reduceat(nulls, starts) == sizes))
     return out
 

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from transforms.core import columns as c
 from transforms.core.classifications import canonical_column
+from transforms.core.column_values import float_values, null_mask, one_array, present
 from transforms.core.rejections import Rejections
 
 # Frames are packed with a track code into one int64 sort key, so they must fit in 31 bits.
@@ -46,6 +47,11 @@ REASONS: dict[str, str] = {
 }
 
 
+_KIND_NAMES = (*c.KINDS, c.VIDEO_END)
+_KIND_SET = pa.array(_KIND_NAMES, pa.string())
+_KIND_CODES = {k: i for i, k in enumerate(_KIND_NAMES)}
+
+
 @dataclass
 class CheckedRows:
     """Rows after a check: those that pass, the rejected ones with their reasons, and, once
@@ -59,25 +65,19 @@ class CheckedRows:
 
 
 def _np(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    return arr.to_numpy(zero_copy_only=False)
+    return one_array(arr).to_numpy(zero_copy_only=False)
 
 
 def _mask(expr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """A boolean expression as a numpy mask, null counting as False."""
-    return np.asarray(_np(pc.fill_null(expr, False)), dtype=bool)
-
-
-def _present(col: pa.ChunkedArray) -> np.ndarray:
-    """Non-null and non-empty strings."""
-    return _mask(pc.greater(pc.utf8_length(col), 0))
+    if expr.null_count:
+        expr = pc.fill_null(expr, False)
+    return np.asarray(_np(expr), dtype=bool)
 
 
 def _floats(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """(values with null as NaN, null mask)."""
-    values = np.asarray(_np(pc.fill_null(col, np.nan)), dtype=np.float64)
-    return values, ~_mask(pc.is_valid(col))
+    return float_values(col), null_mask(col)
 
 
 def _line_checks(line: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -112,19 +112,26 @@ def validate(table: pa.Table, frame_base: int) -> CheckedRows:
     col = table.column
     kind = col(c.KIND)
 
+    # One lookup of every row's kind (unknown or null: the last code); each test below is
+    # then a numpy table lookup.
+    unknown = len(_KIND_NAMES)
+    kind_code = _np(pc.fill_null(pc.index_in(kind, value_set=_KIND_SET), unknown))
+
     def is_kind(*kinds: str) -> np.ndarray:
-        return _mask(pc.is_in(kind, value_set=pa.array(kinds, pa.string())))
+        table = np.zeros(unknown + 1, dtype=bool)
+        table[[_KIND_CODES[k] for k in kinds]] = True
+        return table[kind_code]
 
     is_object = is_kind(*c.OBJECT_KINDS)
     is_bbox, is_point, is_line = is_kind(c.BBOX), is_kind(c.POINT), is_kind(c.POLYLINE)
     is_choice = is_kind(c.RADIO, c.CHECKLIST)
     is_text = is_kind(c.TEXT)
     is_marker = is_kind(c.VIDEO_END)
-    has_frame = _mask(pc.is_valid(col(c.FRAME)))
+    has_frame = ~null_mask(one_array(col(c.FRAME)))
     frame = np.asarray(_np(pc.fill_null(col(c.FRAME), 0)), dtype=np.int64)
 
-    gk, dr = _present(col(c.GLOBAL_KEY)), _present(col(c.DATA_ROW_ID))
-    fn, fs = _present(col(c.FEATURE_NAME)), _present(col(c.FEATURE_SCHEMA_ID))
+    gk, dr = present(col(c.GLOBAL_KEY)), present(col(c.DATA_ROW_ID))
+    fn, fs = present(col(c.FEATURE_NAME)), present(col(c.FEATURE_SCHEMA_ID))
 
     # Geometry.
     missing_geom = np.zeros(n, dtype=bool)
@@ -151,8 +158,8 @@ def validate(table: pa.Table, frame_base: int) -> CheckedRows:
         nonfinite |= is_line & ~lmissing & lnonfinite
         line_short |= is_line & ~lmissing & ~lnonfinite & lshort
 
-    answer_ok = _mask(pc.is_valid(col(c.ANSWER)))
-    answer_ok[is_choice] &= _present(col(c.ANSWER))[is_choice]
+    answer_ok = ~null_mask(one_array(col(c.ANSWER)))
+    answer_ok[is_choice] &= present(col(c.ANSWER))[is_choice]
 
     conf, conf_null = _floats(col(c.CONFIDENCE))
     with np.errstate(invalid="ignore"):
