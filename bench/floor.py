@@ -29,7 +29,7 @@ from transforms.core.conversion import convert_tables
 from transforms.core.formats import format_of, iter_tables
 from transforms.core.fragments import fragment
 from transforms.core.keys import Key
-from transforms.core.memory import relax_gc, use_system_allocator
+from transforms.core.memory import relax_gc, reuse_freed_memory, use_system_allocator
 from transforms.core.staging import copy_plan, stage_fragments
 
 
@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frame_base", type=int, choices=[0, 1], required=True)
     parser.add_argument("--max_gap_frames", type=int, default=1, help="as keyframer's")
     args = parser.parse_args(argv)
+    reuse_freed_memory()  # as keyframer's entry point does
     use_system_allocator()
     relax_gc()
     pattern = os.path.join(args.input, "*") if os.path.isdir(args.input) else args.input

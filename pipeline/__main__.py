@@ -2,9 +2,11 @@
 
 import sys
 
-from transforms.core.memory import limit_malloc_arenas
+from transforms.core import memory
 
-limit_malloc_arenas()  # before Beam is imported and starts threads (see its docstring)
+# Before Beam is imported and starts threads (see their docstrings).
+memory.limit_malloc_arenas()
+memory.reuse_freed_memory()
 
 from pipeline.cli import main  # noqa: E402
 

@@ -1,5 +1,5 @@
-"""The process memory settings: glibc's arena limit takes effect, and the entry point sets it
-before the pipeline is loaded."""
+"""The process memory settings: glibc's arena limit and freed-memory reuse take effect, and the
+entry point sets them before the pipeline is loaded."""
 
 import platform
 import subprocess
@@ -41,6 +41,38 @@ os.unlink(path)
 """
 
 
+# Page faults per call of the core's number formatting (blocks of a few hundred KiB to ~1.5 MiB
+# allocated and freed per call), counted by the kernel.
+FAULTS_PER_CALL = """
+import resource, sys
+import numpy as np
+from transforms.core.memory import reuse_freed_memory
+from transforms.core.ndjson import number_columns
+if sys.argv[1] == "reuse":
+    assert reuse_freed_memory() is True
+columns = [np.random.default_rng(k).uniform(0, 1000, 20_000) for k in range(4)]
+number_columns(columns)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(50):
+    number_columns(columns)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) // 50)
+"""
+
+
+def faults_per_call(mode: str) -> int:
+    out = subprocess.run(
+        [sys.executable, "-c", FAULTS_PER_CALL, mode], capture_output=True, text=True, check=True
+    ).stdout
+    return int(out)
+
+
+@glibc
+def test_reusing_freed_memory_spares_the_page_faults_of_fresh_blocks():
+    # Measured: 1,822 faults per call without, 0 with.
+    assert faults_per_call("none") > 500  # glibc gave freed blocks back and faulted new ones in
+    assert faults_per_call("reuse") < 20
+
+
 def arenas_used(mode: str) -> int:
     out = subprocess.run(
         [sys.executable, "-c", ARENAS_USED, mode], capture_output=True, text=True, check=True
@@ -56,21 +88,24 @@ def test_the_arena_limit_keeps_threads_off_new_arenas():
 
 
 @glibc
-def test_the_entry_point_limits_arenas_before_loading_the_pipeline():
+def test_the_entry_point_sets_malloc_up_before_loading_the_pipeline():
     # A spy records what was loaded when `python -m pipeline` / `keyframer` made the call.
     code = """
 import sys
 import transforms.core.memory as memory
 calls = []
-real = memory.limit_malloc_arenas
-def spy(*args):
-    calls.append(sorted(m for m in ("apache_beam", "pipeline.cli") if m in sys.modules))
-    return real(*args)
-memory.limit_malloc_arenas = spy
+def spy(real):
+    def call(*args):
+        loaded = sorted(m for m in ("apache_beam", "pipeline.cli") if m in sys.modules)
+        calls.append((real.__name__, loaded))
+        return real(*args)
+    return call
+memory.limit_malloc_arenas = spy(memory.limit_malloc_arenas)
+memory.reuse_freed_memory = spy(memory.reuse_freed_memory)
 import pipeline.__main__
-print(calls, "pipeline.cli" in sys.modules)
+print(sorted(calls), "pipeline.cli" in sys.modules)
 """
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
-    assert out.strip() == "[[]] True"
+    assert out.strip() == "[('limit_malloc_arenas', []), ('reuse_freed_memory', [])] True"

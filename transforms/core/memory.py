@@ -15,7 +15,11 @@ import functools
 
 import pyarrow as pa
 
-_M_ARENA_MAX = -8  # glibc's malloc.h
+# glibc's malloc.h
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8
+# The largest mmap threshold glibc accepts on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX).
+MMAP_THRESHOLD = 32 * 2**20
+TRIM_THRESHOLD = 256 * 2**20
 
 
 def use_system_allocator() -> None:
@@ -39,6 +43,42 @@ def relax_gc() -> None:
     gc.freeze()
 
 
+def _mallopt():
+    """glibc's mallopt, or None where the C library has none."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):
+        return None
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    return mallopt
+
+
+@functools.cache
+def reuse_freed_memory() -> bool:
+    """Keep freed blocks of up to 32 MiB in the heap for the next allocation, rather than giving
+    each back to the kernel (once; False where there is no mallopt).
+
+    The core allocates and frees blocks of a few MiB per table (numbers' text, joined keyframes,
+    Arrow buffers). glibc serves blocks over its mmap threshold (128 KiB, raised as blocks are
+    freed, but trimmed again when the heap's top passes twice that) with fresh pages, and on
+    this machine class a first touch costs ~3 µs a page: splitting 80,000 numbers' text took
+    5.3 ms with ~1,100 page faults, 2.1 ms with 24 once blocks stay. Measured at 5M rows (two
+    runs each): minor faults 147-150k -> 127k (floor, 1-minute videos), 197k -> 132k
+    (pipeline, 1-minute videos), 228-231k -> 179-181k (pipeline, 10-second clips); wall and
+    CPU within the runs' noise (this machine class varied by ~30% over the hour), peak RSS
+    within 10 MiB. Up to TRIM_THRESHOLD of free heap top is kept.
+    """
+    mallopt = _mallopt()
+    if mallopt is None:
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+    )
+
+
 @functools.cache
 def limit_malloc_arenas(arenas: int = 1) -> bool:
     """Let glibc's malloc keep at most `arenas` arenas in this process (once; False where the
@@ -53,13 +93,7 @@ def limit_malloc_arenas(arenas: int = 1) -> bool:
     arenas made before the call stay (called after Beam's import, the peak was 520-525 MiB).
     Not called on Dataflow workers, which run many threads at once.
     """
-    name = ctypes.util.find_library("c")
-    if name is None:
+    mallopt = _mallopt()
+    if mallopt is None:
         return False
-    try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     return bool(mallopt(_M_ARENA_MAX, arenas))
