@@ -59,9 +59,10 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) // 50)
 """
 
 
-def faults_per_call(mode: str) -> int:
+def count_in_child(code: str, mode: str) -> int:
+    """The number a fresh interpreter prints running `code` with argument `mode`."""
     out = subprocess.run(
-        [sys.executable, "-c", FAULTS_PER_CALL, mode], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, mode], capture_output=True, text=True, check=True
     ).stdout
     return int(out)
 
@@ -69,20 +70,15 @@ def faults_per_call(mode: str) -> int:
 @glibc
 def test_reusing_freed_memory_spares_the_page_faults_of_fresh_blocks():
     # Measured: 1,822 faults per call without, 0 with.
-    assert faults_per_call("none") > 500  # glibc gave freed blocks back and faulted new ones in
-    assert faults_per_call("reuse") < 20
-
-
-def arenas_used(mode: str) -> int:
-    out = subprocess.run(
-        [sys.executable, "-c", ARENAS_USED, mode], capture_output=True, text=True, check=True
-    ).stdout
-    return int(out)
+    assert (
+        count_in_child(FAULTS_PER_CALL, "none") > 500
+    )  # glibc gave freed blocks back and faulted new ones in
+    assert count_in_child(FAULTS_PER_CALL, "reuse") < 20
 
 
 @glibc
 def test_the_arena_limit_keeps_threads_off_new_arenas():
-    unlimited, limited = arenas_used("none"), arenas_used("limit")
+    unlimited, limited = count_in_child(ARENAS_USED, "none"), count_in_child(ARENAS_USED, "limit")
     assert unlimited >= 4  # glibc gave the threads arenas of their own
     assert limited <= 2  # the main arena, and at most one made while pyarrow was imported
 
