@@ -127,7 +127,7 @@ def validate(table: pa.Table, frame_base: int) -> CheckedRows:
     is_choice = is_kind(c.RADIO, c.CHECKLIST)
     is_text = is_kind(c.TEXT)
     is_marker = is_kind(c.VIDEO_END)
-    has_frame = ~null_mask(one_array(col(c.FRAME)))
+    has_frame = ~null_mask(col(c.FRAME))
     frame = np.asarray(_np(pc.fill_null(col(c.FRAME), 0)), dtype=np.int64)
 
     gk, dr = present(col(c.GLOBAL_KEY)), present(col(c.DATA_ROW_ID))
@@ -158,7 +158,7 @@ def validate(table: pa.Table, frame_base: int) -> CheckedRows:
         nonfinite |= is_line & ~lmissing & lnonfinite
         line_short |= is_line & ~lmissing & ~lnonfinite & lshort
 
-    answer_ok = ~null_mask(one_array(col(c.ANSWER)))
+    answer_ok = ~null_mask(col(c.ANSWER))
     answer_ok[is_choice] &= present(col(c.ANSWER))[is_choice]
 
     conf, conf_null = _floats(col(c.CONFIDENCE))
