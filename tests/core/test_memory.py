@@ -70,9 +70,8 @@ def count_in_child(code: str, mode: str) -> int:
 @glibc
 def test_reusing_freed_memory_spares_the_page_faults_of_fresh_blocks():
     # Measured: 1,822 faults per call without, 0 with.
-    assert (
-        count_in_child(FAULTS_PER_CALL, "none") > 500
-    )  # glibc gave freed blocks back and faulted new ones in
+    # Without: glibc gave freed blocks back and faulted new ones in.
+    assert count_in_child(FAULTS_PER_CALL, "none") > 500
     assert count_in_child(FAULTS_PER_CALL, "reuse") < 20
 
 
