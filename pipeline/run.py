@@ -15,36 +15,13 @@ from pipeline import launch, submit
 from pipeline import options as opts_mod
 from pipeline.build import build_pipeline
 from pipeline.inputs import check_inputs
+from pipeline.local_runner import LOCAL_RUNNERS, tune_local_runner
 from pipeline.manifest import read_manifest, run_failed
 from pipeline.settings import RunSettings
 from pipeline.summary import format_summary
 from transforms.core.conform import InputSchemaError
 
 _LOG = logging.getLogger(__name__)
-
-# Runners that execute in this process with the FnApiRunner's in-process worker.
-_LOCAL_RUNNERS = {None, "DirectRunner", "FnApiRunner", "SwitchingDirectRunner"}
-
-
-def _tune_local_runner(pipeline_options: PipelineOptions) -> None:
-    """Run local batch jobs on Beam's FnApiRunner directly, with its state cache off.
-
-    The DirectRunner first tries to download and start the Prism runner, then falls back to
-    the FnApiRunner for batch pipelines: going there directly saved ~0.8 s a run here and works
-    offline; --direct_running_mode and --direct_num_workers keep their meaning.
-    The state cache sizes every value it holds by walking objects, which cost ~30% of a run;
-    our state is read once per key, so the cache buys nothing. Beam 2.77 reads its size from a
-    module constant for the in-process worker (no pipeline option); workers elsewhere read
-    --max_cache_memory_usage_mb instead.
-    """
-    standard = pipeline_options.view_as(StandardOptions)
-    runner = standard.runner
-    if runner in (None, "DirectRunner") and not standard.streaming:
-        standard.runner = "FnApiRunner"
-    if runner in _LOCAL_RUNNERS:
-        from apache_beam.runners.portability.fn_api_runner import worker_handlers
-
-        worker_handlers.STATE_CACHE_SIZE_MB = 0
 
 
 def prepare(argv: list[str] | None) -> tuple[PipelineOptions, RunSettings]:
@@ -81,7 +58,7 @@ def check_api_key(settings: RunSettings, runner: str | None) -> None:
 
 def is_local(pipeline_options: PipelineOptions) -> bool:
     """Whether the runner runs in this process (not Dataflow or another service)."""
-    return pipeline_options.view_as(StandardOptions).runner in _LOCAL_RUNNERS
+    return pipeline_options.view_as(StandardOptions).runner in LOCAL_RUNNERS
 
 
 def run_streaming(pipeline_options: PipelineOptions, settings: RunSettings):
@@ -111,7 +88,7 @@ def run(argv: list[str] | None = None, *, wait: bool = True):
 
             raise SystemExit(run_watch(pipeline_options, settings))
         return run_streaming(pipeline_options, settings)
-    _tune_local_runner(pipeline_options)
+    tune_local_runner(pipeline_options)
     p = beam.Pipeline(options=pipeline_options)
     outputs = build_pipeline(p, settings)
     launch.commit_after(plan, outputs.manifest)

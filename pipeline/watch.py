@@ -32,6 +32,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipeline import options as opts_mod
+from pipeline.local_runner import LOCAL_RUNNERS
 from pipeline.settings import RunSettings
 from pipeline.watch_flush import BeamArgs, staging_dir
 from pipeline.watch_loop import Watcher
@@ -53,8 +54,6 @@ __all__ = [
 
 _LOG = logging.getLogger(__name__)
 
-# Runners that mean "this machine": with --streaming they run the watch mode.
-LOCAL_RUNNERS = {None, "DirectRunner", "FnApiRunner", "SwitchingDirectRunner"}
 INTERRUPTED = 130  # the exit code of a run stopped by Ctrl-C
 
 

@@ -22,6 +22,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipeline.build import build_pipeline
+from pipeline.local_runner import tune_local_runner
 from pipeline.manifest import read_manifest
 from pipeline.settings import RunSettings
 from pipeline.watch_ledger import WATCH_DIR, DataRow
@@ -81,15 +82,13 @@ BeamArgs = list[str] | PipelineOptions  # the command line, or the options parse
 def bounded_options(pipeline_args: BeamArgs) -> PipelineOptions:
     """Beam options of a flush: the command line's, as a local batch run (a copy: the
     caller's options are left as they are)."""
-    from pipeline.run import _tune_local_runner  # run.py starts the watch mode: import late
-
     if isinstance(pipeline_args, PipelineOptions):
         given = pipeline_args.get_all_options(drop_default=True, retain_unknown_options=True)
         options = PipelineOptions.from_dictionary(given)
     else:
         options = PipelineOptions(pipeline_args)
     options.view_as(StandardOptions).streaming = False
-    _tune_local_runner(options)
+    tune_local_runner(options)
     return options
 
 

@@ -131,3 +131,16 @@ def test_no_videos_and_an_empty_table():
     assert list(split_by_data_row(pa.table({"kind": pa.array([], pa.string())}))) == []
     empty = VideoChunk((), pa.table({"kind": pa.array([], pa.string())}))
     assert video_items([(("globalKey", "v"), [empty])]) == []
+
+
+def test_frames_pack_as_steps_and_come_back_exactly_at_the_ends_of_int32():
+    frames = [5, 6, 7, 2**31 - 1, -(2**31), 0, 0, 3, -7, 2**31 - 1]
+    table = pa.table(
+        {"frame": pa.array(frames, pa.int32()), "bbox_top": [float(f) for f in frames]}
+    )
+    chunk = VideoChunk((FeatureRun("name", "box", len(frames), ()),), table)
+    again = unpack(pack(chunk))
+    assert again.table.equals(table) and again.table.schema == table.schema
+    # A sliced table (an offset into its buffers) packs its own rows.
+    part = VideoChunk((FeatureRun("name", "box", 4, ()),), table.slice(3, 4))
+    assert unpack(pack(part)).table.column("frame").to_pylist() == frames[3:7]

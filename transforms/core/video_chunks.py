@@ -7,7 +7,7 @@ this). A video's features travel as slices of one compact table and are split ag
 as `split_by_key` splits them, when the video is built.
 
 A chunk travels and sits in state packed (`pack`): its feature list, then its table as an
-LZ4-compressed Arrow IPC stream. It is packed once, where it is split off, and unpacked once,
+LZ4-compressed Arrow IPC stream, frames stored as steps from the row before. It is packed once, where it is split off, and unpacked once,
 when its video is built: the runner moves and stores bytes, with no decoding and re-encoding
 in between, and what a batch run holds until its input is read is ~40% smaller.
 """
@@ -19,9 +19,11 @@ import struct
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
+import numpy as np
 import orjson
 import pyarrow as pa
 
+from transforms.core import columns as c
 from transforms.core.ipc import decode_table, encode_table
 from transforms.core.keys import CHUNK_COLUMNS, Key, keyed_runs, without
 
@@ -47,11 +49,18 @@ class VideoChunk(NamedTuple):
 
 _HEADER = struct.Struct("<I")  # the length of the feature list
 
+# A packed table holds its frames as differences from the row before (the first from 0),
+# under this name: frames run in order within each track, so the differences are mostly 0
+# and 1 and LZ4 packs them to ~0.1 byte a row instead of ~2.1 (measured on 1-minute videos
+# and on clips: packed state 27.5 → 25.5 and 31.4 → 29.3 bytes a row).
+_FRAME_STEPS = "frame_steps"
+
 
 def pack(chunk: VideoChunk) -> bytes:
     """A VideoChunk as bytes: its feature list's length and JSON, then its table (LZ4 IPC)."""
     header = orjson.dumps([list(f) for f in chunk.features])
-    return _HEADER.pack(len(header)) + header + encode_table(chunk.table, compress=True)
+    table = _frames_as_steps(chunk.table)
+    return _HEADER.pack(len(header)) + header + encode_table(table, compress=True)
 
 
 def unpack(packed: bytes) -> VideoChunk:
@@ -62,7 +71,32 @@ def unpack(packed: bytes) -> VideoChunk:
         FeatureRun(field, feature, rows, tuple(dropped))
         for field, feature, rows, dropped in orjson.loads(packed[_HEADER.size : end])
     )
-    return VideoChunk(features, decode_table(memoryview(packed)[end:]))
+    return VideoChunk(features, _frames_from_steps(decode_table(memoryview(packed)[end:])))
+
+
+def _frames_as_steps(table: pa.Table) -> pa.Table:
+    """`table` with its int32 frame column (never null once validated) as differences."""
+    i = table.schema.get_field_index(c.FRAME)
+    if i < 0:
+        return table
+    frames = table.column(i)
+    if frames.null_count or frames.type != pa.int32():
+        return table
+    values = frames.to_numpy()
+    # int32 arithmetic wraps, and so does the running sum in `_frames_from_steps`: exact for
+    # any int32 frames.
+    steps = values.copy()
+    steps[1:] -= values[:-1]
+    return table.set_column(i, _FRAME_STEPS, pa.array(steps))
+
+
+def _frames_from_steps(table: pa.Table) -> pa.Table:
+    """The table `_frames_as_steps` was given."""
+    i = table.schema.get_field_index(_FRAME_STEPS)
+    if i < 0:
+        return table
+    steps = table.column(i).to_numpy()
+    return table.set_column(i, c.FRAME, pa.array(steps.cumsum(dtype=np.int32)))
 
 
 def split_by_data_row(valid: pa.Table) -> Iterator[tuple[DataRowKey, VideoChunk]]:

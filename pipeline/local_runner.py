@@ -1,0 +1,64 @@
+"""Tunes for local batch runs on Beam's FnApiRunner, whose SDK worker runs in this process.
+
+Each changes only how this process holds memory or which runner it picks, never what a
+pipeline computes; none reaches a Dataflow worker, which is another process.
+"""
+
+from __future__ import annotations
+
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+# Runners that execute in this process with the FnApiRunner's in-process worker.
+LOCAL_RUNNERS = {None, "DirectRunner", "FnApiRunner", "SwitchingDirectRunner"}
+
+
+def tune_local_runner(pipeline_options: PipelineOptions) -> None:
+    """Run local batch jobs on Beam's FnApiRunner directly, with its state cache off and
+    committed bag state released (`release_committed_bag_state`).
+
+    The DirectRunner first tries to download and start the Prism runner, then falls back to
+    the FnApiRunner for batch pipelines: going there directly saved ~0.8 s a run here and works
+    offline; --direct_running_mode and --direct_num_workers keep their meaning.
+    The state cache sizes every value it holds by walking objects, which cost ~30% of a run;
+    our state is read once per key, so the cache buys nothing. Beam 2.77 reads its size from a
+    module constant for the in-process worker (no pipeline option); workers elsewhere read
+    --max_cache_memory_usage_mb instead.
+    """
+    standard = pipeline_options.view_as(StandardOptions)
+    runner = standard.runner
+    if runner in (None, "DirectRunner") and not standard.streaming:
+        standard.runner = "FnApiRunner"
+    if runner in LOCAL_RUNNERS:
+        from apache_beam.runners.portability.fn_api_runner import worker_handlers
+
+        worker_handlers.STATE_CACHE_SIZE_MB = 0
+        release_committed_bag_state()
+
+
+def release_committed_bag_state() -> None:
+    """Make the SDK's bag state forget what it has handed to the runner at a bundle's commit.
+
+    Beam 2.77's `SynchronousBagRuntimeState` keeps every `add` of a bundle in a list until
+    the bundle ends and commits each key's list to the runner's state, but keeps the list
+    until the whole bundle's state is dropped, after every key is committed. In one process,
+    where the runner's copy is this process's memory too, the commit then holds the bundle's
+    state twice: the local runner gives the stateful step a file's rows in one bundle, so at
+    5M rows that was 131 MiB twice (peak RSS 517 MiB on 1-minute videos; 445 MiB with this).
+    After its commit a key's object reads exactly the committed state from the runner again,
+    as a new object for the same key would. Idempotent.
+    """
+    from apache_beam.runners.worker.bundle_processor import SynchronousBagRuntimeState
+
+    commit = SynchronousBagRuntimeState.commit
+    if getattr(commit, "releases_committed", False):
+        return
+
+    def commit_and_release(self) -> None:
+        commit(self)
+        # What was cleared and added now lives in the runner's state, which `read` reads.
+        self._cleared = False
+        self._added_elements = []
+
+    commit_and_release.releases_committed = True
+    commit_and_release.beam_commit = commit
+    SynchronousBagRuntimeState.commit = commit_and_release
