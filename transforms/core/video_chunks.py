@@ -10,7 +10,7 @@ A chunk travels and sits in state packed (`pack`): its feature list, then its ta
 LZ4-compressed Arrow IPC stream, frames stored as steps from the row before. It is packed
 once, where it is split off, and unpacked once, when its video is built: the runner moves and
 stores bytes, with no decoding and re-encoding in between, and what a batch run holds until
-its input is read is ~45% smaller.
+its input is read is ~40 to 47% smaller (48 bytes a full-precision box row unpacked).
 """
 
 from __future__ import annotations
