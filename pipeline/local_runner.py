@@ -43,7 +43,7 @@ def release_committed_bag_state() -> None:
     until the whole bundle's state is dropped, after every key is committed. In one process,
     where the runner's copy is this process's memory too, the commit then holds the bundle's
     state twice: the local runner gives the stateful step a file's rows in one bundle, so at
-    5M rows that was 131 MiB twice (peak RSS 517 MiB on 1-minute videos; 445 MiB with this).
+    5M rows that was 131 MiB twice (peak RSS 514 MiB on 1-minute videos by hand; 445 with this).
     After its commit a key's object reads exactly the committed state from the runner again,
     as a new object for the same key would. Idempotent.
     """
