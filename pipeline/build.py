@@ -10,6 +10,7 @@ from pipeline.finalize import Finalize
 from pipeline.manifest import manifest_header
 from pipeline.settings import PER_FILE, RunSettings
 from transforms import outputs
+from transforms.core.video_chunks import bucket_count
 from transforms.group import BuildAnnotations
 from transforms.per_file import AnnotateFiles
 from transforms.read import ReadFrameRows
@@ -46,7 +47,7 @@ def build_pipeline(p: beam.Pipeline, settings: RunSettings) -> PipelineOutputs:
             settings.input, settings.input_format, settings.total_rows
         )
         valid = read.tables | "ValidateRows" >> ValidateRows(config)
-        keyed = valid.valid | "KeyRows" >> KeyRows()
+        keyed = valid.valid | "KeyRows" >> KeyRows(bucket_count(settings.total_rows))
         built = keyed | "BuildAnnotations" >> BuildAnnotations(config)
         steps = [read, valid, built]
     files = built.fragments | "WriteBatches" >> WriteBatches(

@@ -1,11 +1,11 @@
-"""BuildAnnotations: per-video state holds a data row's chunks until they are complete, then
-the core builds the NDJSON lines of each of its (data row, feature) keys.
+"""BuildAnnotations: state holds a bucket of videos' chunks until they are complete, then the
+core builds the NDJSON lines of each of their (data row, feature) keys.
 
-State is keyed by data row (see `video_chunks`): one element, state append and timer per
-video per buffer. Keys are built together: the videos whose timers fire in a bundle are
-gathered (state read and cleared as each fires) and their keys built in one `annotate_keys`
-call per window, when their rows reach a cap and at the end of the bundle, so a bundle of
-many small keys shares the core's per-call cost while the rows held stay bounded.
+State is keyed by a bucket of data rows (see `video_chunks`): one element, state append and
+timer per bucket per buffer. Keys are built together: the buckets whose timers fire in a
+bundle are gathered (state read and cleared as each fires) and their keys built in one
+`annotate_keys` call per window, when their rows reach a cap and at the end of the bundle, so
+many small keys share the core's per-call cost while the rows held stay bounded.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from transforms.core.config import AnnotationConfig
 from transforms.core.fragments import Fragment, fragment
 from transforms.core.keys import Key, data_row_columns, key_columns
 from transforms.core.multi_key import annotate_keys
-from transforms.core.video_chunks import DataRowKey, VideoChunk, unpack, video_items
+from transforms.core.video_chunks import VideoChunk, unpack, video_items, videos_of
 from transforms.counters import CounterSet
 
 coders.registry.register_coder(Fragment, FragmentCoder)
@@ -84,16 +84,16 @@ def _windowed(outputs_of_window: Iterator, window) -> Iterator:
 
 
 class _AnnotateKeyFn(beam.DoFn):
-    """The stateful step: one data row's VideoChunks in bag state, its keys built when the
-    video is complete.
+    """The stateful step: one bucket's VideoChunks in bag state, its keys built when its
+    videos are complete.
 
     `process` only appends a chunk and arms the flush timer; `_flush` is the one place a
-    video's state is taken and cleared, whatever fired it (in batch the end of the window:
-    every row has been read). The taken keys wait in the DoFn, per window, until their rows reach
-    `max_buffered_rows` or the bundle ends, and are then built together (`annotate_keys`)
-    and emitted in their window. Chunks may arrive in any order and a retried bundle may add
-    one twice only if the runner commits it twice, which runners do not: state and outputs
-    (those of finish_bundle included) commit together.
+    bucket's state is taken and cleared, whatever fired it (in batch the end of the window:
+    every row has been read). The taken chunks wait in the DoFn, per window, until their rows
+    reach `max_buffered_rows` or the bundle ends, and are then built together
+    (`annotate_keys`) and emitted in their window. Chunks may arrive in any order and a
+    retried bundle may add one twice only if the runner commits it twice, which runners do
+    not: state and outputs (those of finish_bundle included) commit together.
     """
 
     CHUNKS = BagStateSpec("chunks", coders.BytesCoder())
@@ -105,17 +105,17 @@ class _AnnotateKeyFn(beam.DoFn):
         self._max_rows = max_buffered_rows
 
     def start_bundle(self):
-        # Data rows whose timer this bundle already set: setting it again is a no-op for the
+        # Buckets whose timer this bundle already set: setting it again is a no-op for the
         # runner but still a timer write per chunk.
-        self._armed: set[tuple[DataRowKey, object]] = set()
-        # Videos whose timers fired, waiting to be built together, per window.
-        self._ready: WindowedBuffers[tuple[DataRowKey, list[VideoChunk]]] = WindowedBuffers(
-            self._max_rows, lambda video: sum(chunk.table.num_rows for chunk in video[1])
+        self._armed: set[tuple[int, object]] = set()
+        # Chunks of the buckets whose timers fired, waiting to be built together, per window.
+        self._ready: WindowedBuffers[list[VideoChunk]] = WindowedBuffers(
+            self._max_rows, lambda bucket: sum(chunk.table.num_rows for chunk in bucket)
         )
 
     def process(
         self,
-        element: tuple[DataRowKey, bytes],
+        element: tuple[int, bytes],
         window=beam.DoFn.WindowParam,
         chunks=beam.DoFn.StateParam(CHUNKS),
         flush=beam.DoFn.TimerParam(FLUSH),
@@ -135,30 +135,34 @@ class _AnnotateKeyFn(beam.DoFn):
     ):
         yield from self._flush(key, window, chunks)
 
-    def _flush(self, data_row: DataRowKey, window, chunks) -> Iterator:
-        """Take every chunk of `data_row` from state (clearing it), to be built with the
-        bundle's other ready videos; build the window's ready videos once they reach the
+    def _flush(self, bucket: int, window, chunks) -> Iterator:
+        """Take every chunk of `bucket` from state (clearing it), to be built with the
+        bundle's other ready buckets; build the window's ready chunks once they reach the
         row cap."""
         taken = [unpack(packed) for packed in chunks.read()]
         chunks.clear()
         if taken:
-            full = self._ready.add(window, (data_row, taken))
+            full = self._ready.add(window, taken)
             if full:
                 yield from self._build(full, window)
 
-    def _build(self, videos: list[tuple[DataRowKey, list[VideoChunk]]], window) -> Iterator:
-        yield from _windowed(self._outputs(videos), window)
+    def _build(self, buckets: list[list[VideoChunk]], window) -> Iterator:
+        yield from _windowed(self._outputs([c for bucket in buckets for c in bucket]), window)
 
-    def _outputs(self, videos: list[tuple[DataRowKey, list[VideoChunk]]]) -> Iterator:
+    def _outputs(self, chunks: list[VideoChunk]) -> Iterator:
         try:
-            items = video_items(videos)
+            items = video_items(chunks)
         except Exception:  # a defect: each video on its own, so that only a failing one is lost
             items = []
-            for data_row, chunks in videos:
+            videos: dict[tuple[str, str], list[VideoChunk]] = {}
+            for chunk in chunks:
+                for data_row, part in videos_of(chunk):
+                    videos.setdefault(data_row, []).append(part)
+            for data_row, parts in videos.items():
                 try:
-                    items.extend(video_items([(data_row, chunks)]))
+                    items.extend(video_items(parts))
                 except Exception as e:
-                    rows = sum(chunk.table.num_rows for chunk in chunks)
+                    rows = sum(part.table.num_rows for part in parts)
                     where = {"key": data_row_columns(data_row)}
                     yield from outputs.internal_error(e, rows, where, self._counters)
         yield from annotate_many_or_report(items, self._config, self._counters)
@@ -168,10 +172,10 @@ class _AnnotateKeyFn(beam.DoFn):
             yield from self._build(items, window)
 
 
-@beam.typehints.with_input_types(tuple[DataRowKey, bytes])
+@beam.typehints.with_input_types(tuple[int, bytes])
 @beam.typehints.with_output_types(Fragment)
 class BuildAnnotations(beam.PTransform):
-    """(data row, packed VideoChunk) pairs to one Fragment per (data row, feature) key, with
+    """(bucket, packed VideoChunk) pairs to one Fragment per (data row, feature) key, with
     group-level rejections and counts.
 
     Outputs: `fragments` (Fragment), `dead_letter`, `stats`.

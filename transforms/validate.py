@@ -1,4 +1,4 @@
-"""ValidateRows and KeyRows: checked rows, keyed by data row as packed VideoChunks."""
+"""ValidateRows and KeyRows: checked rows, keyed by bucket of data rows as packed VideoChunks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from transforms import outputs
 from transforms.buffering import WindowedBuffers, in_window
 from transforms.core.checking import check_rows
 from transforms.core.config import AnnotationConfig
-from transforms.core.video_chunks import DataRowKey, pack, split_by_data_row
+from transforms.core.video_chunks import pack, split_by_bucket
 from transforms.counters import CounterSet
 from transforms.read import SourceTable
 
@@ -52,14 +52,15 @@ class ValidateRows(beam.PTransform):
 
 class _KeyRowsFn(beam.DoFn):
     """Buffers a bundle's validated tables up to `max_buffered_rows` per window, then splits
-    them by data row.
+    them by bucket of data rows.
 
-    One packed VideoChunk per data row per buffer-full (rather than per row group, or per
-    feature) means far fewer elements, state appends and coder calls downstream; the cap
-    bounds the memory a large bundle can hold.
+    One packed VideoChunk per bucket per buffer-full (rather than per row group, per video
+    or per feature) means far fewer elements, state appends and coder calls downstream; the
+    cap bounds the memory a large bundle can hold.
     """
 
-    def __init__(self, max_buffered_rows: int = 250_000):
+    def __init__(self, buckets: int, max_buffered_rows: int = 250_000):
+        self._buckets = buckets
         self._max_rows = max_buffered_rows
 
     def start_bundle(self):
@@ -70,29 +71,34 @@ class _KeyRowsFn(beam.DoFn):
     def process(self, table: pa.Table, window=beam.DoFn.WindowParam):
         full = self._buffers.add(window, table)
         if full:
-            for keyed in _split(full):
+            for keyed in _split(full, self._buckets):
                 yield in_window(keyed, window)
 
     def finish_bundle(self):
         for window, tables in self._buffers.drain():
-            for keyed in _split(tables):
+            for keyed in _split(tables, self._buckets):
                 yield in_window(keyed, window)
 
 
-def _split(tables: list[pa.Table]):
+def _split(tables: list[pa.Table], buckets: int):
     if tables:
         valid = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
-        for data_row, chunk in split_by_data_row(valid):
-            yield data_row, pack(chunk)
+        for bucket, chunk in split_by_bucket(valid, buckets):
+            yield bucket, pack(chunk)
 
 
 @beam.typehints.with_input_types(pa.Table)
-@beam.typehints.with_output_types(tuple[DataRowKey, bytes])
+@beam.typehints.with_output_types(tuple[int, bytes])
 class KeyRows(beam.PTransform):
-    """Validated tables to (data row, packed VideoChunk); data row: (data row field, data
-    row). `video_chunks.unpack` reads a packed chunk."""
+    """Validated tables to (bucket, packed VideoChunk), a data row's rows always in the same
+    of `buckets` buckets (`video_chunks.bucket_of`). `video_chunks.unpack` reads a packed
+    chunk."""
+
+    def __init__(self, buckets: int):
+        super().__init__()
+        self._buckets = buckets
 
     def expand(self, tables):
-        return tables | "SplitByKey" >> beam.ParDo(_KeyRowsFn()).with_output_types(
-            tuple[tuple[str, str], bytes]
+        return tables | "SplitByKey" >> beam.ParDo(_KeyRowsFn(self._buckets)).with_output_types(
+            tuple[int, bytes]
         )

@@ -65,6 +65,22 @@ def test_a_commit_hands_the_added_values_to_the_runner_and_keeps_no_reference():
     assert list(_bag(servicer).read()) == [Value(1)]  # as the next bundle reads it
 
 
+def test_a_commit_hands_each_value_to_the_runner_on_its_own():
+    servicer = StateServicer()
+    bag = _bag(servicer)
+    bag.add(Value(0))
+    bag.commit()
+    bag = _bag(servicer)  # the next bundle: a clear, then three values
+    bag.clear()
+    for n in (1, 2, 3):
+        bag.add(Value(n))
+    bag.commit()
+    # One blob a value (Beam's commit appends one blob of all three), the clear before them.
+    (blobs,) = servicer._state.values()
+    assert [PickleCoder().decode_nested(b) for b in blobs] == [Value(1), Value(2), Value(3)]
+    assert [v.n for v in _bag(servicer).read()] == [1, 2, 3]
+
+
 # Operations a bundle (or several) can do on one key's bag: add, clear, read, commit (the end
 # of a bundle, after which the next bundle gets a new object for the key, or, to check the
 # released object, keeps using this one).

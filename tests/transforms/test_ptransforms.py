@@ -32,9 +32,10 @@ from transforms.core.staging import stage_fragments
 from transforms.core.video_chunks import (
     FeatureRun,
     VideoChunk,
+    bucket_of,
     feature_chunks,
     pack,
-    split_by_data_row,
+    split_by_bucket,
     unpack,
 )
 from transforms.group import BuildAnnotations
@@ -46,6 +47,7 @@ from transforms.write import WriteBatches, WriteDeadLetters
 pytestmark = pytest.mark.pipeline
 
 CONFIG = AnnotationConfig(frame_base=1)
+BUCKETS = 3
 
 
 def _pipeline() -> TestPipeline:
@@ -126,13 +128,23 @@ def test_key_rows_matches_split_by_key():
     halves = [valid.slice(0, 9), valid.slice(9)]
     expected = [(k, _table_rows(c)) for k, c in split_by_key(valid)]
     with _pipeline() as p:
-        keyed = p | beam.Create(halves) | KeyRows()
+        keyed = p | beam.Create(halves) | KeyRows(BUCKETS)
+        assert_that(
+            keyed
+            | beam.MapTuple(
+                lambda bucket, packed: all(
+                    bucket_of(f.video, BUCKETS) == bucket for f in unpack(packed).features
+                )
+            )
+            | beam.Distinct(),
+            equal_to([True]),
+            label="Buckets",
+        )
         merged = (
             keyed
             | beam.FlatMapTuple(
-                lambda data_row, packed: [
-                    (key, chunk.to_pylist())
-                    for key, chunk in feature_chunks(data_row, unpack(packed))
+                lambda bucket, packed: [
+                    (key, chunk.to_pylist()) for key, chunk in feature_chunks(unpack(packed))
                 ]
             )
             | beam.GroupByKey()
@@ -146,9 +158,9 @@ def test_key_rows_matches_split_by_key():
         assert_that(merged, equal_to(expected))
 
 
-def _packed(valid: pa.Table) -> list[tuple[tuple[str, str], bytes]]:
-    """What KeyRows gives for `valid`: (data row, packed VideoChunk) per data row."""
-    return [(data_row, pack(chunk)) for data_row, chunk in split_by_data_row(valid)]
+def _packed(valid: pa.Table) -> list[tuple[int, bytes]]:
+    """What KeyRows gives for `valid`: (bucket, packed VideoChunk) per bucket."""
+    return [(bucket, pack(chunk)) for bucket, chunk in split_by_bucket(valid, BUCKETS)]
 
 
 def test_build_annotations_matches_annotate_key():
@@ -158,10 +170,11 @@ def test_build_annotations_matches_annotate_key():
     for key, chunk in chunks:
         by_key.setdefault(key, []).append(chunk)
     expected = [annotate_key(k, cs, CONFIG) for k, cs in sorted(by_key.items())]
-    videos = _packed(valid.slice(0, 11)) + _packed(valid.slice(11))
-    assert len({data_row for data_row, _ in videos}) < len(videos) < len(chunks)
+    pieces = _packed(valid.slice(0, 11)) + _packed(valid.slice(11))
+    # Some bucket has chunks of both halves; a piece holds several keys.
+    assert len({bucket for bucket, _ in pieces}) < len(pieces) < len(chunks)
     with _pipeline() as p:
-        built = p | beam.Create(videos) | BuildAnnotations(CONFIG)
+        built = p | beam.Create(pieces) | BuildAnnotations(CONFIG)
         assert_that(
             built.fragments | beam.Map(lambda f: (f.key, f.data)),
             equal_to([(a.key, fragment(a.key, a.lines).data) for a in expected if a.lines]),
@@ -180,16 +193,17 @@ def test_build_annotations_matches_annotate_key():
 
 def test_a_core_failure_on_one_key_is_an_internal_error_and_the_others_go_on():
     valid = check_rows(table_from_rows(_rows()), "in", 0, CONFIG).valid
-    videos = _packed(valid)
+    pieces = _packed(valid)
     keys = [k for k, _ in split_by_key(valid)]
     bad_key = ("globalKey", "c.mp4", "name", "box")
     # A chunk whose frame column is text: no reader makes one, so the core fails on it (and
     # the videos' chunks cannot be combined: each video is then built on its own).
     broken = VideoChunk(
-        (FeatureRun("name", "box", 1, ()),), pa.table({"kind": ["bbox"], "frame": ["not a frame"]})
+        (FeatureRun(*bad_key, 1, ()),), pa.table({"kind": ["bbox"], "frame": ["not a frame"]})
     )
+    bucket = bucket_of(bad_key[:2], BUCKETS)
     with _pipeline() as p:
-        built = p | beam.Create([*videos, (bad_key[:2], pack(broken))]) | BuildAnnotations(CONFIG)
+        built = p | beam.Create([*pieces, (bucket, pack(broken))]) | BuildAnnotations(CONFIG)
         assert_that(
             built.fragments | beam.Map(lambda f: f.key),
             equal_to(sorted(k for k in keys if k != bad_key)),

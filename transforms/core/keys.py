@@ -8,7 +8,7 @@ equal from being taken for one another.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -89,9 +89,13 @@ class KeyRun(NamedTuple):
     dropped: tuple[str, ...]
 
 
-def keyed_runs(valid: pa.Table) -> tuple[pa.Table, list[KeyRun]]:
+def keyed_runs(
+    valid: pa.Table, data_row_group: Callable[[tuple[str, str]], int] | None = None
+) -> tuple[pa.Table, list[KeyRun]]:
     """(the compact rows of a validated table, ordered by key code; each key's run in it),
-    the runs sorted by key. A data row's runs are adjacent in the body."""
+    the runs sorted by key. A data row's runs are adjacent in the body; with
+    `data_row_group` ((data row field, data row) to an int), the body is ordered by group
+    first, so a group's data rows are adjacent too."""
     data_row, is_gk = _coalesce(valid, c.GLOBAL_KEY, c.DATA_ROW_ID)
     feature, is_name = _coalesce(valid, c.FEATURE_NAME, c.FEATURE_SCHEMA_ID)
     dr_enc = pc.dictionary_encode(data_row)
@@ -100,12 +104,23 @@ def keyed_runs(valid: pa.Table) -> tuple[pa.Table, list[KeyRun]]:
     ft_codes = ft_enc.indices.to_numpy().astype(np.int64) * 2 + is_name
     combined = dr_codes * (2 * len(ft_enc.dictionary)) + ft_codes
     order = np.argsort(combined, kind="stable")
+    dr_values = dr_enc.dictionary.to_pylist()
+    ft_values = ft_enc.dictionary.to_pylist()
+    if data_row_group is not None:
+        # A group per data row code (value, field), then the rows ordered by group, stably.
+        group = np.array(
+            [
+                data_row_group((c.DATA_ROW_FIELD[field], value))
+                for value in dr_values
+                for field in (c.DATA_ROW_ID, c.GLOBAL_KEY)
+            ],
+            dtype=np.int64,
+        )
+        order = order[np.argsort(group[dr_codes[order]], kind="stable")]
     sorted_codes = combined[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
     ends = np.r_[starts[1:], len(order)]
     body = compact(valid).take(pa.array(order))
-    dr_values = dr_enc.dictionary.to_pylist()
-    ft_values = ft_enc.dictionary.to_pylist()
     all_null = _all_null_columns(body, starts)
     runs = []
     for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):

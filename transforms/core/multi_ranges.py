@@ -44,8 +44,9 @@ def build_ranges(
         # One answer per frame: a range never spans a frame where another answer was given.
         turn = np.zeros(len(frame), dtype=np.int64)
         turn[by_frame] = np.cumsum(changed(row_key[by_frame] * answers + answer[by_frame], True))
-    by_answer = np.lexsort((frame, answer, row_key))
+    # Rows by (key, answer, frame): a checklist's rows are already in that order.
     group = row_key * answers + answer
+    by_answer = by_frame if kind != c.RADIO else np.argsort(pack(group, frame), kind="stable")
     if kind == c.RADIO:
         breaks = changed(turn[by_answer], False)
     seg_val, seg_null = cols.ints(c.SEGMENT_INDEX)
