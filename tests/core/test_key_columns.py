@@ -56,3 +56,25 @@ def test_a_subset_reads_its_rows_only():
         sub.row_text()(np.array([0]))[0]
         == KeyColumns([cols.table()]).row_text()(np.array([300]))[0]
     )
+
+
+def test_text_codes_of_many_chunks_alike_match_the_complete_table():
+    """Chunks whose dictionaries share one type (read in one unified pass), in different
+    orders, with nulls, and a chunk without the column (all null, dropped)."""
+    rows = [
+        [bbox(f, track_id=["b", "a", None][f % 3]) for f in range(6)],
+        [bbox(f, track_id=["c", "a"][f % 2]) for f in range(6, 10)],
+        [bbox(10, track_id=None)],  # compact drops the all-null column
+        [bbox(f, track_id="b") for f in range(11, 13)],
+    ]
+    chunks = [compact(c.table_from_rows(r).drop_columns(list(c.KEY_COLUMNS))) for r in rows]
+    assert c.TRACK_ID not in chunks[2].column_names
+    assert len({ch.column(c.TRACK_ID).type for ch in chunks if c.TRACK_ID in ch.column_names}) == 1
+    table = concat_chunks(chunks)
+    for null_as in (None, ""):
+        codes, names = KeyColumns(chunks).codes(c.TRACK_ID, null_as=null_as)
+        want = table.column(c.TRACK_ID).to_pylist()
+        if null_as is not None:
+            want = [t if t is not None else null_as for t in want]
+        assert names == sorted({t for t in want if t is not None})
+        assert [names[k] if k >= 0 else None for k in codes] == want

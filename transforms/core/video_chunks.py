@@ -188,9 +188,10 @@ def video_items(chunks: Iterable[VideoChunk]) -> list[tuple[Key, list[pa.Table]]
     """Chunks (each video's of every buffer, in any order) as (key, its chunks) per feature,
     sorted by key: what `annotate_keys` builds.
 
-    The chunks come out as slices of one table, their text columns sharing one dictionary
-    each: the core then reads a dictionary once for all keys rather than once per chunk
-    (chunks decoded one by one from state each have their own).
+    The chunks come out as slices of one table (its columns chunked as the chunks came, not
+    copied into one), their text columns sharing one dictionary each: the core then reads a
+    dictionary once for all keys rather than once per chunk (chunks decoded one by one from
+    state each have their own).
     """
     pieces = list(chunks)
     if not pieces:
@@ -199,7 +200,7 @@ def video_items(chunks: Iterable[VideoChunk]) -> list[tuple[Key, list[pa.Table]]
     combined = tables[0]
     if len(tables) > 1:
         combined = pa.concat_tables(tables, promote_options="permissive")
-        combined = combined.unify_dictionaries().combine_chunks()
+        combined = combined.unify_dictionaries()
         combined = combined.select([n for n in CHUNK_COLUMNS if n in combined.column_names])
     names = combined.column_names
     by_key: dict[Key, list[pa.Table]] = {}
