@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from tests.core.test_properties import (
     ALL_KINDS,
+    FEATURES,
     KEYS,
     OBJECT_KINDS,
     SETTINGS,
@@ -28,6 +29,7 @@ from transforms.core.annotations import KeyAnnotations
 from transforms.core.config import AnnotationConfig
 from transforms.core.keys import split_by_key
 from transforms.core.multi_key import annotate_keys
+from transforms.core.thinning.tolerance import parse_tolerance_spec
 
 
 def _break_segments(draw, rows: list[dict]) -> None:
@@ -95,7 +97,16 @@ def cases(draw):
     config = draw(configs())
     extra = draw(
         st.sampled_from(
-            [{}, {}, {"coordinate_decimals": 2}, {"min_range_frames": 3}, {"frame_base": 0}]
+            [
+                {},
+                {},
+                {"coordinate_decimals": 2},
+                {"min_range_frames": 3},
+                {"frame_base": 0},
+                # Thinning: boxes by IoU and the rest by px; one feature's own tolerance.
+                {"keyframe_tolerance": parse_tolerance_spec("iou:0.9,px:2")},
+                {"keyframe_tolerance": parse_tolerance_spec(f"{FEATURES[0]}=px:1000")},
+            ]
         )
     )
     if extra:

@@ -8,13 +8,15 @@ in one element-wise join, and only the lines are then cut per track and key.
 
 Only the common case goes through the shared pass: keys of a single kind, object (bbox, point,
 line) or frame classification (radio, checklist, every row with a frame), without duplicate
-frames or segment_index conflicts, and no keyframe thinning. Every other key (global
-classifications, conflicts, ties to break, thinning) is built on its own by `annotate_key`,
-so the result is always exactly that of `annotate_key` on each key.
+frames or segment_index conflicts; with keyframe thinning, each object segment is thinned
+there as `annotate_key` thins it. Every other key (global classifications, conflicts, ties to
+break) is built on its own by `annotate_key`, so the result is always exactly that of
+`annotate_key` on each key.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -28,7 +30,7 @@ from transforms.core.config import AnnotationConfig
 from transforms.core.key_columns import KeyColumns
 from transforms.core.keys import Key
 from transforms.core.multi_ranges import build_ranges
-from transforms.core.objects import Geometry
+from transforms.core.objects import Geometry, thin_segment
 from transforms.core.segments import changed, pack, segment
 
 Item = tuple[Key, list[pa.Table]]
@@ -72,8 +74,6 @@ def annotate_keys(
 
 def _shared_pass(items: list[Item], config: AnnotationConfig) -> dict[int, KeyAnnotations]:
     """The annotations of the items (by index) the shared pass can build; others: absent."""
-    if config.keyframe_tolerance is not None:
-        return {}
     chunks, owner = [], []
     for i, (_, key_chunks) in enumerate(items):
         for ch in key_chunks:
@@ -153,7 +153,16 @@ def _objects(
     w_group, w_key = group[rows], row_key[rows]
     geometry = Geometry(kind, cols, config.coordinate_decimals)
     has_cls = not cols.all_null(c.CLASSIFICATIONS)
-    segment_start = changed(np.cumsum(starts) - 1, True)
+    n = len(keys)
+    built = {i: KeyAnnotations(keys[i]) for i in np.unique(w_key).tolist()}
+    key_rows = np.bincount(w_key, minlength=n).tolist()
+    key_segments = np.bincount(w_key[starts], minlength=n).tolist()
+    segment_of = np.cumsum(starts) - 1
+    if config.keyframe_tolerance is not None:
+        keep = _thinned(keys, kind, cols, frame[rows], rows, starts, w_key, geometry, config, built)
+        rows, w_group, w_key, segment_of = rows[keep], w_group[keep], w_key[keep], segment_of[keep]
+    key_kept = np.bincount(w_key, minlength=n).tolist()
+    segment_start = changed(segment_of, True)
     track_start = changed(w_group, True)
     text, cuts = ndjson.segments_text(
         frame[rows] + config.frame_offset,
@@ -162,17 +171,12 @@ def _objects(
         segment_start,
         track_start,
     )
-    n = len(keys)
-    key_rows = np.bincount(w_key, minlength=n).tolist()
-    key_segments = np.bincount(w_key[starts], minlength=n).tolist()
     track_group = w_group[track_start]
-    built: dict[int, KeyAnnotations] = {}
-    for i in np.unique(w_key).tolist():
-        annotations = built[i] = KeyAnnotations(keys[i])
-        annotations.count("rows_used", key_rows[i])
-        annotations.count("keyframes_in", key_rows[i])
-        annotations.count("keyframes", key_rows[i])
-        annotations.count("segments", key_segments[i])
+    for i, key_annotations in built.items():
+        key_annotations.count("rows_used", key_rows[i])
+        key_annotations.count("keyframes_in", key_rows[i])
+        key_annotations.count("keyframes", key_kept[i])
+        key_annotations.count("segments", key_segments[i])
     for g, s, e in zip(track_group.tolist(), cuts[:-1], cuts[1:], strict=True):
         i, t = divmod(g, tracks)
         key, annotations = keys[i], built[i]
@@ -183,3 +187,37 @@ def _objects(
     for annotations in built.values():
         annotations.count("objects", len(annotations.tracks))
     return built
+
+
+def _thinned(
+    keys: list[Key],
+    kind: str,
+    cols: KeyColumns,
+    frames: np.ndarray,
+    rows: np.ndarray,
+    starts: np.ndarray,
+    row_key: np.ndarray,
+    geometry: Geometry,
+    config: AnnotationConfig,
+    built: dict[int, KeyAnnotations],
+) -> np.ndarray:
+    """Keep-mask over `rows` (sorted by key, track and frame; `starts`: where segments begin):
+    each segment thinned as build_objects thins it, with its feature's tolerance."""
+    keep = np.ones(len(rows), dtype=bool)
+    tolerances: dict[int, object] = {}
+    classifications = None
+    bounds = [*np.flatnonzero(starts).tolist(), len(rows)]
+    for s, e in itertools.pairwise(bounds):
+        i = int(row_key[s])
+        if i not in tolerances:
+            tolerances[i] = config.keyframe_tolerance.for_feature(keys[i][3], kind)
+        if tolerances[i] is None or e - s <= 2:
+            continue
+        if classifications is None:
+            column = cols.column(c.CLASSIFICATIONS).fill_null("")
+            classifications = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+        part = rows[s:e]
+        keep[s:e] = thin_segment(
+            frames[s:e], geometry, part, classifications[part], tolerances[i], built[i]
+        )
+    return keep

@@ -76,7 +76,7 @@ class Geometry:
         return ndjson.line_geometry(offsets, x, y)
 
 
-def _thin(
+def thin_segment(
     frames: np.ndarray,
     geometry: Geometry,
     rows: np.ndarray,
@@ -84,7 +84,8 @@ def _thin(
     tolerance,
     annotations: KeyAnnotations,
 ) -> np.ndarray:
-    """Keep-mask over one segment's rows (sorted by frame)."""
+    """Keep-mask over one segment's rows (sorted by frame); its largest error goes to
+    `annotations`."""
     from transforms.core.thinning import reconstruction_error, select_keyframes
 
     n = len(rows)
@@ -159,7 +160,7 @@ def build_objects(
         cls_col = cols.column(c.CLASSIFICATIONS)
         cls_text = np.asarray(cls_col.fill_null("").to_numpy(zero_copy_only=False), dtype=object)
         for s, e in itertools.pairwise(seg_bounds):
-            keep[s:e] = _thin(
+            keep[s:e] = thin_segment(
                 frames[s:e], geometry, rows[s:e], cls_text[rows[s:e]], tolerance, annotations
             )
     annotations.count("keyframes_in", len(rows))
