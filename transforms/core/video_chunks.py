@@ -34,10 +34,9 @@ from transforms.core.keys import CHUNK_COLUMNS, Key, keyed_runs, without
 
 DataRowKey = tuple[str, str]  # (data row field, data row), as the first half of a Key
 
-# Rows a bucket holds, when the input's size is known: a bucket is built at once (its rows
-# decoded together), and a buffer of KeyRows is cut into about this many rows' worth of
-# buckets. On a distributed runner the bucket count bounds the build step's parallelism:
-# ~400 keys at 100M rows.
+# Rows a bucket's state holds once the input is read, on average, when the input's size is
+# known: a bucket's rows are decoded and built together. On a distributed runner the bucket
+# count bounds the build step's parallelism: ~400 keys at 100M rows.
 ROWS_PER_BUCKET = 250_000
 # Buckets when the input's size is not known (--skip_input_check).
 DEFAULT_BUCKETS = 1024
