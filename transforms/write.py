@@ -56,13 +56,13 @@ class _StageFragmentsFn(beam.DoFn):
         if full:
             staged = self._stage(full)
             if staged:
-                yield in_window(StagedFile(tuple(staged)), window)
+                yield in_window(StagedFile.of(staged), window)
 
     def finish_bundle(self):
         for window, pending in self._buffers.drain():
             staged = self._stage(pending)
             if staged:
-                yield in_window(StagedFile(tuple(staged)), window)
+                yield in_window(StagedFile.of(staged), window)
 
     def _stage(self, pending: list[Fragment]) -> list[StagedFragment]:
         path = FileSystems.join(self._tmp_dir, f"stage-{uuid.uuid4().hex}.ndjson")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import random
 import tempfile
 from collections import defaultdict
@@ -18,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from transforms.core.batching import FEATURE_LINES_LIMIT, StagedFragment, plan_batches
+from transforms.core.batching import FEATURE_LINES_LIMIT, StagedFile, StagedFragment, plan_batches
 
 SETTINGS = settings(
     deadline=None,
@@ -282,3 +283,21 @@ def test_shuffled_input_same_plans():
         shuffled = list(frags)
         random.Random(seed).shuffle(shuffled)
         assert plan_batches(shuffled, 5, 120, 3) == expected
+
+
+def test_a_staged_file_gives_back_its_fragments_exactly():
+    fragments = [
+        StagedFragment(("globalKey", "v ü/1.mp4", "name", 'car "x"'), "/t/stage-1", 0, (10, 25)),
+        StagedFragment(
+            ("id", "ck1", "schemaId", "s1"), "/t/stage-1", 25, (7,), (("uuid-1", "track 1"),)
+        ),
+    ]
+    staged = StagedFile.of(fragments)
+    assert staged.fragments == tuple(fragments)
+    again = pickle.loads(pickle.dumps(staged))  # as Beam's default coder moves it
+    assert again.fragments == tuple(fragments) and again == staged
+    assert all(isinstance(f.key, tuple) and isinstance(f.line_ends, tuple) for f in again.fragments)
+    # Text JSON cannot hold (a lone surrogate) still comes back, pickled.
+    odd = [StagedFragment(("globalKey", "v\udc80", "name", "car"), "/t/s", 0, (3,))]
+    assert StagedFile.of(odd).fragments == tuple(odd)
+    assert StagedFile.of([]).fragments == ()

@@ -9,8 +9,11 @@ large for one file is split at line boundaries, feature by feature. A single lin
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+import orjson
 
 from transforms.core.keys import Key
 
@@ -36,10 +39,31 @@ class BatchLimits:
 
 @dataclass(frozen=True)
 class StagedFile:
-    """The fragments staged in one temporary file, as one object: Beam's default coder
-    pickles it in one call (a list or tuple of fragments would be pickled one by one)."""
+    """The fragments staged in one temporary file, held as one JSON document (`of` makes
+    one, `fragments` reads it back): Beam's default coder pickles a StagedFile wherever it
+    travels, several times over (the planner's list of them, size estimates), and pickling one
+    bytes object costs nothing, where pickling each fragment's fields cost ~3 µs a fragment
+    (~0.3 s of a run of 5M rows of 10-second clips, with ~15,000 keys)."""
 
-    fragments: tuple[StagedFragment, ...]
+    data: bytes
+
+    @classmethod
+    def of(cls, fragments: Iterable[StagedFragment]) -> StagedFile:
+        fragments = tuple(fragments)
+        try:
+            fields = [[f.key, f.path, f.offset, f.line_ends, f.tracks] for f in fragments]
+            return cls(b"j" + orjson.dumps(fields))
+        except TypeError:  # text orjson refuses (a lone surrogate): pickled instead
+            return cls(b"p" + pickle.dumps(fragments, pickle.HIGHEST_PROTOCOL))
+
+    @property
+    def fragments(self) -> tuple[StagedFragment, ...]:
+        if self.data[:1] == b"p":
+            return pickle.loads(self.data[1:])
+        return tuple(
+            StagedFragment(tuple(key), path, offset, tuple(ends), tuple(map(tuple, tracks)))
+            for key, path, offset, ends, tracks in orjson.loads(self.data[1:])
+        )
 
 
 def batch_file_name(index: int, total: int) -> str:
