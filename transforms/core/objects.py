@@ -86,11 +86,16 @@ def thin_segment(
 ) -> np.ndarray:
     """Keep-mask over one segment's rows (sorted by frame); its largest error goes to
     `annotations`."""
-    from transforms.core.thinning import reconstruction_error, select_keyframes
+    from transforms.core.thinning import select_keyframes
+    from transforms.core.thinning.reconstruction import error_checked
+    from transforms.core.thinning.search import select_checked
 
     n = len(rows)
     if tolerance is None or n <= 2:
         return np.ones(n, dtype=bool)
+    # Checked by construction: a segment's frames strictly increase (one row per frame,
+    # sorted), validation rejected non-finite coordinates, and `Geometry.matrix` is float64.
+    frames = frames.astype(np.int64, copy=False)
     # A keyframe whose sub-classifications change is always kept.
     forced = np.r_[True, classifications[1:] != classifications[:-1]]
     keep = np.zeros(n, dtype=bool)
@@ -105,9 +110,16 @@ def thin_segment(
     for s, e in itertools.pairwise(bounds):
         part = slice(s, e)
         values = geometry.matrix(rows[part])
-        kept = select_keyframes(frames[part], values, tolerance, geometry.kind, forced=forced[part])
+        if e - s > 2:
+            kept = select_checked(
+                frames[part], values, tolerance, geometry.kind, forced[part].copy()
+            )
+        else:  # a run of two lines or fewer: kept whole, as the checked entry point says
+            kept = select_keyframes(
+                frames[part], values, tolerance, geometry.kind, forced=forced[part]
+            )
         keep[part] = kept
-        err = reconstruction_error(frames[part], values, kept, tolerance.metric, geometry.kind)
+        err = error_checked(frames[part], values, kept, tolerance.metric, geometry.kind)
         if len(err):
             annotations.max_error(tolerance.metric, float(err.max()))
     return keep

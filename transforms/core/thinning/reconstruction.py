@@ -62,9 +62,18 @@ def reconstruction_error(
         return np.zeros(0)
     if not mask.any():
         raise ValueError("keep must keep at least one frame")
+    return error_checked(t, v, mask, tolerance_metric, geometry)
+
+
+def error_checked(
+    t: np.ndarray, v: np.ndarray, keep: np.ndarray, metric: str, geometry: str
+) -> np.ndarray:
+    """`reconstruction_error` on inputs that hold its contract by construction (int64 frames,
+    finite float64 values of ``geometry``, a non-empty bool mask of as many frames), without
+    checking them again."""
     if compiled.AVAILABLE:
-        return compiled.errors(t, v, mask, tolerance_metric, geometry)
-    return interpolation_error(t[mask], v[mask], t, v, tolerance_metric, geometry)
+        return compiled.errors(t, v, keep, metric, geometry)
+    return interpolation_error(t[keep], v[keep], t, v, metric, geometry)
 
 
 def interpolation_error(

@@ -271,10 +271,34 @@ def select_keyframes(
         if forced_arr.shape != (n,) or forced_arr.dtype != np.bool_:
             raise ValueError("forced must be a bool mask with one entry per frame")
         anchors |= forced_arr
-    if tolerance is not None and tolerance.metric == "iou" and (v[:, 2:] < 0).any():
-        raise ValueError("bbox height and width must be >= 0 for the iou metric")
     if tolerance is None or n <= 2:
+        if tolerance is not None:
+            _check_sizes(v, tolerance, geometry)
         return np.ones(n, dtype=bool)
+    return select_checked(t, v, tolerance, geometry, anchors, max_span=max_span, backend=backend)
+
+
+def _check_sizes(v: np.ndarray, tolerance: Tolerance, geometry: str) -> None:
+    if tolerance.metric == "iou" and geometry == "bbox" and (v[:, 2:] < 0).any():
+        raise ValueError("bbox height and width must be >= 0 for the iou metric")
+
+
+def select_checked(
+    t: np.ndarray,
+    v: np.ndarray,
+    tolerance: Tolerance,
+    geometry: str,
+    anchors: np.ndarray,
+    *,
+    max_span: int = DEFAULT_MAX_SPAN,
+    backend: str = "auto",
+) -> np.ndarray:
+    """`select_keyframes` on inputs that hold its contract by construction, without checking
+    them again (~35 µs a segment of the run's ~5,000 at 1M rows): ``t`` strictly increasing
+    int64 frames (more than two), ``v`` finite (n, d) float64 values of ``geometry``, ``anchors``
+    a bool mask of frames to keep (changed in place). Box sizes are still checked for IoU."""
+    _check_sizes(v, tolerance, geometry)
+    n = t.size
     anchors[[0, -1]] = True
     # A shortcut never jumps over a forced keyframe, so each stretch is thinned on its own.
     anchor_at = np.flatnonzero(anchors)
