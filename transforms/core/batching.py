@@ -41,9 +41,9 @@ class BatchLimits:
 class StagedFile:
     """The fragments staged in one temporary file, held as one JSON document (`of` makes
     one, `fragments` reads it back): Beam's default coder pickles a StagedFile wherever it
-    travels, several times over (the planner's list of them, size estimates), and pickling one
-    bytes object costs nothing, where pickling each fragment's fields cost ~3 µs a fragment
-    (~0.3 s of a run of 5M rows of 10-second clips, with ~15,000 keys)."""
+    travels, several times over (the planner's list of them, size estimates). Measured on 5M
+    rows of 10-second clips: ~245 pickles of StagedFiles took 0.166 s with each fragment's
+    fields pickled, 0.004 s as one bytes object each."""
 
     data: bytes
 

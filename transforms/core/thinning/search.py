@@ -271,9 +271,10 @@ def select_keyframes(
         if forced_arr.shape != (n,) or forced_arr.dtype != np.bool_:
             raise ValueError("forced must be a bool mask with one entry per frame")
         anchors |= forced_arr
-    if tolerance is None or n <= 2:
-        if tolerance is not None:
-            _check_sizes(v, tolerance, geometry)
+    if tolerance is None:
+        return np.ones(n, dtype=bool)
+    if n <= 2:
+        _check_sizes(v, tolerance, geometry)
         return np.ones(n, dtype=bool)
     return select_checked(t, v, tolerance, geometry, anchors, max_span=max_span, backend=backend)
 
