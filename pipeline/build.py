@@ -7,6 +7,7 @@ from typing import NamedTuple
 import apache_beam as beam
 
 from pipeline.finalize import Finalize
+from pipeline.local_runner import spreads_work
 from pipeline.manifest import manifest_header
 from pipeline.settings import PER_FILE, RunSettings
 from transforms import outputs
@@ -37,21 +38,22 @@ def build_pipeline(p: beam.Pipeline, settings: RunSettings) -> PipelineOutputs:
     of every step → Finalize.
     """
     config = settings.annotation
+    spread = spreads_work(p.options)
     if settings.mode == PER_FILE:
         built = p | "AnnotateFiles" >> AnnotateFiles(
-            settings.input, settings.input_format, config, settings.total_rows
+            settings.input, settings.input_format, config, settings.total_rows, spread
         )
         steps = [built]
     else:
         read = p | "ReadFrameRows" >> ReadFrameRows(
-            settings.input, settings.input_format, settings.total_rows
+            settings.input, settings.input_format, settings.total_rows, spread
         )
         valid = read.tables | "ValidateRows" >> ValidateRows(config)
         keyed = valid.valid | "KeyRows" >> KeyRows(bucket_count(settings.total_rows))
         built = keyed | "BuildAnnotations" >> BuildAnnotations(config)
         steps = [read, valid, built]
     files = built.fragments | "WriteBatches" >> WriteBatches(
-        settings.output, settings.tmp_dir, settings.batch
+        settings.output, settings.tmp_dir, settings.batch, spread
     )
     uploads = None
     if settings.upload is not None:

@@ -6,6 +6,7 @@ keyframer report --output OUT [...]                                     timeline
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -13,25 +14,26 @@ from collections.abc import Callable
 from transforms.core.memory import relax_gc, use_system_allocator
 
 
-def _run(argv: list[str]) -> int:
+# Each command is imported only when it runs: a loader returns its `main(argv) -> exit code`.
+def _run() -> Callable[[list[str]], int]:
     from pipeline import run
 
-    return run.main(argv)
+    return run.main
 
 
-def _report(argv: list[str]) -> int:
+def _report() -> Callable[[list[str]], int]:
     from timeline import command
 
-    return command.main(argv)
+    return command.main
 
 
-def _upload(argv: list[str]) -> int:
+def _upload() -> Callable[[list[str]], int]:
     from pipeline import upload_command
 
-    return upload_command.main(argv)
+    return upload_command.main
 
 
-COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
+COMMANDS: dict[str, tuple[Callable[[], Callable[[list[str]], int]], str]] = {
     "run": (_run, "convert per-frame rows to Labelbox NDJSON (the default command)"),
     "report": (_report, "draw one data row of an output as a timeline PNG"),
     "upload": (_upload, "upload (or resume uploading) a run's batch files to Labelbox"),
@@ -57,5 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("apache_beam", "google", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     use_system_allocator()
-    relax_gc()
-    return COMMANDS[name][0](argv)
+    # Importing Beam makes ~1M objects that live as long as the process: collecting while
+    # they are made finds nothing to free (measured: import 0.56 -> 0.52 s).
+    gc.disable()
+    try:
+        command = COMMANDS[name][0]()
+    finally:
+        relax_gc()
+    return command(argv)

@@ -8,7 +8,8 @@ import logging
 import apache_beam as beam
 
 from pipeline.manifest import manifest_body, write_manifest
-from transforms.counters import SumCounts
+from transforms.counters import sum_counts
+from transforms.stages import Once
 from transforms.upload_report import upload_counts
 from transforms.write import publish_dead_letters, remove_dir
 
@@ -31,11 +32,13 @@ class _FinalizeFn(beam.DoFn):
 
     def process(
         self,
-        totals: dict,
+        _,
+        all_stats: list[dict],
         files: list[dict],
         dead_letters: list[tuple[str, int]],
-        uploads: list[dict],
+        uploads: list[dict] = (),
     ):
+        totals = sum_counts(all_stats)
         dead_letter_files = publish_dead_letters(dead_letters, self._dead_dir)
         upload = uploads[0] if uploads else None
         if upload is not None:
@@ -63,13 +66,7 @@ class Finalize(beam.PTransform):
         self._uploads = uploads
 
     def expand(self, all_stats):
-        totals = all_stats | "SumCounts" >> beam.CombineGlobally(SumCounts())
-        uploads = self._uploads
-        if uploads is None:
-            uploads = all_stats.pipeline | "NoUpload" >> beam.Create([])
-        return totals | "WriteManifest" >> beam.ParDo(
-            _FinalizeFn(*self._args),
-            beam.pvalue.AsList(self._files),
-            beam.pvalue.AsList(self._dead),
-            beam.pvalue.AsList(uploads),
-        )
+        sides = [all_stats, self._files, self._dead]
+        if self._uploads is not None:  # no empty stand-in: each source is a stage to run
+            sides.append(self._uploads)
+        return all_stats.pipeline | "WriteManifest" >> Once(_FinalizeFn(*self._args), *sides)

@@ -54,6 +54,7 @@ from pipeline.ledger_claims import (
 from pipeline.ledger_flags import LEDGER_DIR, add_arguments, ledger_location
 from pipeline.ledger_listing import SourceObject, match_objects
 from pipeline.ledger_store import Store, open_store
+from transforms.stages import Once
 
 __all__ = [
     "DEFAULT_LEASE_HOURS",
@@ -83,8 +84,8 @@ _LOG = logging.getLogger(__name__)
 class CommitLedger(beam.PTransform):
     """The job's last step: commit `claim` once everything upstream of `done` has finished.
 
-    In batch a global combine emits only after its whole input is complete, and a failed job
-    never gets here, so the commit means "every step before it succeeded".
+    `done` is a side input of the commit, which runs only once it is complete, and a failed
+    job never gets there, so the commit means "every step before it succeeded".
     """
 
     def __init__(self, location: str, claim_: Claim):
@@ -93,14 +94,16 @@ class CommitLedger(beam.PTransform):
         self._claim = claim_
 
     def expand(self, done):
-        return (
-            done
-            | "AllDone" >> beam.combiners.Count.Globally()
-            | "Commit" >> beam.Map(_commit_step, self._location, self._claim)
-        )
+        return done.pipeline | "Commit" >> Once(_CommitFn(self._location, self._claim), done)
 
 
-def _commit_step(_count: int, location: str, claim_: Claim) -> bool:
-    created = commit(open_store(location), claim_)
-    _LOG.info("Ledger work %s %s", claim_.work_id, "committed" if created else "already committed")
-    return created
+class _CommitFn(beam.DoFn):
+    def __init__(self, location: str, claim_: Claim):
+        self._location = location
+        self._claim = claim_
+
+    def process(self, _, done: list):
+        created = commit(open_store(self._location), self._claim)
+        state = "committed" if created else "already committed"
+        _LOG.info("Ledger work %s %s", self._claim.work_id, state)
+        yield created

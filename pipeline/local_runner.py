@@ -6,10 +6,18 @@ pipeline computes; none reaches a Dataflow worker, which is another process.
 
 from __future__ import annotations
 
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 # Runners that execute in this process with the FnApiRunner's in-process worker.
 LOCAL_RUNNERS = {None, "DirectRunner", "FnApiRunner", "SwitchingDirectRunner"}
+
+
+def spreads_work(pipeline_options: PipelineOptions) -> bool:
+    """Whether a run has workers to spread files and batches over: not so where the runner
+    is local with one worker (`--direct_num_workers 1`, the default; 0 means one per core)."""
+    if pipeline_options.view_as(StandardOptions).runner not in LOCAL_RUNNERS:
+        return True
+    return pipeline_options.view_as(DirectOptions).direct_num_workers != 1
 
 
 def tune_local_runner(pipeline_options: PipelineOptions) -> None:

@@ -70,17 +70,19 @@ class AnnotateFiles(beam.PTransform):
         input_format: str,
         config: AnnotationConfig,
         total_rows: int | None = None,
+        spread: bool = True,
     ):
         super().__init__()
         self._pattern = pattern
         self._format = input_format
         self._config = config
         self._total_rows = total_rows
+        self._spread = spread
 
     def expand(self, pbegin):
         return (
             pbegin
-            | "MatchInputs" >> MatchInputs(self._pattern)
+            | "MatchInputs" >> MatchInputs(self._pattern, self._spread)
             | "AnnotateFiles"
             >> beam.ParDo(_AnnotateFileFn(self._format, self._config, self._total_rows))
             .with_output_types(Fragment)

@@ -20,6 +20,7 @@ from transforms.core import formats
 from transforms.core.deadletter import file_dead_letter
 from transforms.core.memory import use_system_allocator
 from transforms.counters import CounterSet
+from transforms.stages import spread_over_workers
 
 _LOG = logging.getLogger(__name__)
 
@@ -144,18 +145,26 @@ class ReadFrameRows(beam.PTransform):
     """Reads every file an --input pattern matches, as SourceTables (one per row group).
 
     Outputs: `tables` (SourceTable), `stats` (counter dicts), `dead_letter` (unreadable files).
+    `spread`: the files are spread over workers to be read.
     """
 
-    def __init__(self, pattern: str, input_format: str = "auto", total_rows: int | None = None):
+    def __init__(
+        self,
+        pattern: str,
+        input_format: str = "auto",
+        total_rows: int | None = None,
+        spread: bool = True,
+    ):
         super().__init__()
         self._pattern = pattern
         self._format = input_format
         self._total_rows = total_rows
+        self._spread = spread
 
     def expand(self, pbegin):
         return (
             pbegin
-            | "MatchInputs" >> MatchInputs(self._pattern)
+            | "MatchInputs" >> MatchInputs(self._pattern, self._spread)
             | "ReadFiles"
             >> beam.ParDo(_ReadFileFn(self._format, self._total_rows))
             .with_output_types(SourceTable)
@@ -165,16 +174,17 @@ class ReadFrameRows(beam.PTransform):
 
 @beam.typehints.with_output_types(FileMetadata)
 class MatchInputs(beam.PTransform):
-    """The files an --input pattern matches, spread over workers."""
+    """The files an --input pattern matches (spread over workers if `spread`)."""
 
-    def __init__(self, pattern: str):
+    def __init__(self, pattern: str, spread: bool = True):
         super().__init__()
         self._patterns = split_patterns(pattern)
+        self._spread = spread
 
     def expand(self, pbegin):
-        return (
+        files = (
             pbegin
             | "InputPatterns" >> beam.Create(self._patterns)
             | "MatchFiles" >> fileio.MatchAll()
-            | "SpreadFiles" >> beam.Reshuffle()
         )
+        return spread_over_workers(files, "SpreadFiles", self._spread)

@@ -25,6 +25,7 @@ from labelbox_upload import (
 )
 from transforms.buffering import in_window
 from transforms.counters import CounterSet
+from transforms.stages import Once
 from transforms.upload_report import (
     REPORT_DIR,
     batch_name,
@@ -65,7 +66,7 @@ class _UploadingFn(beam.DoFn):
 class _UploadFn(_UploadingFn):
     """Uploads one run's batch files (the whole list: one pool, one pacer for the job)."""
 
-    def process(self, files: list[dict]):
+    def process(self, _, files: list[dict]):
         paths = sorted(f["path"] for f in files)
         tracks = {uid: t for f in files for uid, t in f.get("tracks", {}).items()}
         try:
@@ -92,7 +93,7 @@ class UploadBatches(beam.PTransform):
         self._fn = _UploadFn(settings, api_key_secret, output)
 
     def expand(self, files):
-        return files | "CollectFiles" >> beam.combiners.ToList() | "Upload" >> beam.ParDo(self._fn)
+        return files.pipeline | "Upload" >> Once(self._fn, files)
 
 
 class _UploadEachFn(_UploadingFn):

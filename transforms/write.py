@@ -29,6 +29,7 @@ from transforms.core.batching import (
 )
 from transforms.core.fragments import Fragment
 from transforms.core.staging import copy_plan, stage_fragments
+from transforms.stages import Once, spread_over_workers
 
 _LOG = logging.getLogger(__name__)
 
@@ -149,11 +150,19 @@ class _WriteBatchFn(beam.DoFn):
         }
 
 
-def _plans(staged_files: list[StagedFile], limits: BatchLimits):
-    staged = [s for in_file in staged_files for s in in_file.fragments]
-    plans = plan_batches(staged, limits.max_lines, limits.max_bytes, limits.max_feature_lines)
-    by_key = tracks_by_key(staged)
-    return [(len(plans), p, plan_tracks(p, by_key)) for p in plans]
+class _PlanBatchesFn(beam.DoFn):
+    """Every staged file of the run to the plans of its batch files, (count, plan, tracks)."""
+
+    def __init__(self, limits: BatchLimits):
+        self._limits = limits
+
+    def process(self, _, staged_files: list[StagedFile]):
+        limits = self._limits
+        staged = [s for in_file in staged_files for s in in_file.fragments]
+        plans = plan_batches(staged, limits.max_lines, limits.max_bytes, limits.max_feature_lines)
+        by_key = tracks_by_key(staged)
+        for plan in plans:
+            yield len(plans), plan, plan_tracks(plan, by_key)
 
 
 @beam.typehints.with_input_types(Fragment)
@@ -162,23 +171,21 @@ class WriteBatches(beam.PTransform):
     """Fragments to batch files `batch-NNNNN-of-MMMMM.ndjson` in `output_dir`.
 
     Returns a PCollection of one dict per written file (path, lines, bytes, data_rows,
-    oversized_lines).
+    oversized_lines). `spread`: the batches are spread over workers to be written.
     """
 
-    def __init__(self, output_dir: str, tmp_dir: str, limits: BatchLimits):
+    def __init__(self, output_dir: str, tmp_dir: str, limits: BatchLimits, spread: bool = True):
         super().__init__()
         self._output = output_dir
         self._tmp = tmp_dir
         self._limits = limits
+        self._spread = spread
 
     def expand(self, fragments):
-        return (
-            fragments
-            | "StageLines" >> beam.ParDo(_StageFragmentsFn(self._tmp))
-            | "CollectStaged" >> beam.combiners.ToList()
-            | "PlanBatches" >> beam.FlatMap(_plans, self._limits)
-            | "SpreadBatches" >> beam.Reshuffle()
-            | "WriteBatchFiles" >> beam.ParDo(_WriteBatchFn(self._output))
+        staged = fragments | "StageLines" >> beam.ParDo(_StageFragmentsFn(self._tmp))
+        plans = fragments.pipeline | "PlanBatches" >> Once(_PlanBatchesFn(self._limits), staged)
+        return spread_over_workers(plans, "SpreadBatches", self._spread) | (
+            "WriteBatchFiles" >> beam.ParDo(_WriteBatchFn(self._output))
         )
 
 

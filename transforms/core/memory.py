@@ -30,17 +30,21 @@ def use_system_allocator() -> None:
 
 
 def relax_gc() -> None:
-    """Fewer cyclic garbage collections in a long batch process.
+    """Fewer cyclic garbage collections in a long batch process; enables the collector.
 
     Call after imports: `gc.freeze` moves the ~1M objects that importing Beam creates out of
     the collector's view, and a larger first-generation threshold makes collections rarer
     while a run allocates. Measured at 5M rows: ~0.4 s less CPU for the pipeline, ~0.1 s for
     the Beam-free floor. Reference counting still frees everything that is not in a cycle.
+    The command line imports with the collector off and calls this after: the import then
+    took 0.52 s instead of 0.56, and the 392-row sample ran in 1.08 s instead of 1.28 (its
+    imports had been left outside the freeze).
     """
     import gc
 
     gc.set_threshold(50_000, 20, 100)
     gc.freeze()
+    gc.enable()
 
 
 def _mallopt():
