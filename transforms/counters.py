@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms.core import counts
