@@ -301,3 +301,18 @@ def test_a_staged_file_gives_back_its_fragments_exactly():
     odd = [StagedFragment(("globalKey", "v\udc80", "name", "car"), "/t/s", 0, (3,))]
     assert StagedFile.of(odd).fragments == tuple(odd)
     assert StagedFile.of([]).fragments == ()
+
+
+def test_a_files_track_ids_follow_its_keys_in_order():
+    """The manifest's uuid -> track_id map of a file lists its keys' lines in the file's key
+    order, whatever the hash seed (a set of keys used to decide it)."""
+    from transforms.core.batching import plan_tracks, tracks_by_key
+
+    keys = [("globalKey", f"v{i:02}.mp4", "name", "car") for i in range(20)]
+    staged = [
+        StagedFragment(key, "/tmp/s", 10 * i, (10,), ((f"uuid-{i}", str(i)),))
+        for i, key in enumerate(keys)
+    ]
+    (plan,) = plan_batches(staged, max_lines=1000, max_bytes=10**6)
+    got = plan_tracks(plan, tracks_by_key(reversed(staged)))
+    assert list(got.items()) == [(f"uuid-{i}", str(i)) for i in range(20)]

@@ -194,8 +194,10 @@ def tracks_by_key(staged: Iterable[StagedFragment]) -> dict[Key, list[tuple[str,
 
 
 def plan_tracks(plan: BatchPlan, by_key: dict[Key, list[tuple[str, str]]]) -> dict[str, str]:
-    """uuid -> track_id of the object lines of the keys one planned file holds."""
-    return {uid: t for key in {p.key for p in plan.pieces} for uid, t in by_key.get(key, ())}
+    """uuid -> track_id of the object lines of the keys one planned file holds, in the order
+    of the file's keys (so a manifest reads the same in every run)."""
+    keys = dict.fromkeys(p.key for p in plan.pieces)
+    return {uid: t for key in keys for uid, t in by_key.get(key, ())}
 
 
 def plan_batches(
