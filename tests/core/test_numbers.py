@@ -73,6 +73,33 @@ def test_numbers_at_every_decade_and_its_edges():
     assert numbers(v).to_pylist() == arrow_text(v)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(finite64, finite32, near_switch), min_size=1, max_size=60),
+    st.lists(st.booleans(), min_size=60, max_size=60),
+)
+def test_mostly_integral_values_are_arrows_text(values, rounded):
+    """Coordinates rounded to 0 decimals: integral values are written column-wise once they
+    are one in twenty or more (`_MANY_INTEGRAL`); the text is still Arrow's."""
+    v = np.array(values, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        v = np.where(rounded[: len(v)], np.round(v), v)
+    assert numbers(v).to_pylist() == arrow_text(v)
+
+
+def test_integral_columns_at_every_share():
+    rng = np.random.default_rng(3)
+    edges = [0.0, -0.0, 1e9 - 1, 1e9, -(1e9 - 1), 2.0**53, 0.5, 1e-6, 1e12]
+    for share in (0.0, 0.01, 0.05, 0.3, 1.0):
+        v = rng.uniform(-2000, 2000, 4000)
+        k = rng.random(len(v)) < share
+        v[k] = np.round(v[k])
+        v = np.concatenate([v, edges])
+        assert numbers(v).to_pylist() == arrow_text(v), share
+        columns = [v[:2000], v[2000:4000]]
+        assert [a.to_pylist() for a in number_columns(columns)] == [arrow_text(c) for c in columns]
+
+
 def test_orjson_alone_would_change_the_text():
     """Why `numbers` keeps Arrow's text outside its range: orjson's differs there."""
     for value in (1e-6, 25388996702.972904, 5.0, -0.0, 1e15):

@@ -91,23 +91,46 @@ def number_columns(columns: list[np.ndarray]) -> list[pa.Array]:
     v = np.concatenate(columns).astype(np.float64, copy=False) if len(columns) > 1 else columns[0]
     v = np.ascontiguousarray(v, dtype=np.float64)
     magnitude = np.abs(v)
-    theirs = np.flatnonzero(
-        (magnitude < _ORJSON_LOW) | (magnitude >= _ORJSON_HIGH) | (v == np.trunc(v))
-    )
+    out_of_range = (magnitude < _ORJSON_LOW) | (magnitude >= _ORJSON_HIGH) | (v == np.trunc(v))
+    small_int = _small_integral(v)
     offsets, body = _split_json_array(orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY), len(v))
+    if np.count_nonzero(small_int) * _MANY_INTEGRAL >= len(v):
+        # Rounded coordinates (`--coordinate_decimals 0`): the integral values' text as int64
+        # text, column-wise, rather than item by item.
+        text = pc.if_else(
+            pa.array(small_int),
+            integers(np.where(small_int, v, 0)),
+            pa.StringArray.from_buffers(len(v), pa.py_buffer(offsets), pa.py_buffer(body)),
+        )
+        _, offset_buffer, body_buffer = text.buffers()
+        offsets = np.frombuffer(offset_buffer, dtype=np.int32)[: len(v) + 1]
+        body = body_buffer.to_pybytes()
+        out_of_range &= ~small_int
+    theirs = np.flatnonzero(out_of_range)
     if len(theirs):
         offsets, body = _replace_items(offsets, body, theirs, _arrow_texts(v[theirs]))
     text = pa.StringArray.from_buffers(len(v), pa.py_buffer(offsets), pa.py_buffer(body))
     return [text.slice(k * n, n) for k in range(len(columns))]
 
 
-def _arrow_texts(values: np.ndarray) -> list[bytes]:
-    """Arrow's text of values where orjson's could differ (small integral values: %d)."""
-    small_int = (
+# With at least 1 value in this many integral, `number_columns` writes them column-wise (an
+# int64 pass and a select: ~0.09 s per 1M values, whatever their share) rather than item by
+# item (~0.45 us each: 0.06 s at 1%, 0.11 s at 10%, 0.50 s at 100% of 1M; measured).
+_MANY_INTEGRAL = 20
+
+
+def _small_integral(values: np.ndarray) -> np.ndarray:
+    """Integral values Arrow writes as %d: magnitude under _ORJSON_HIGH, not -0.0."""
+    return (
         (np.abs(values) < _ORJSON_HIGH)
         & (values == np.trunc(values))
         & ~((values == 0) & np.signbit(values))
     )
+
+
+def _arrow_texts(values: np.ndarray) -> list[bytes]:
+    """Arrow's text of values where orjson's could differ (small integral values: %d)."""
+    small_int = _small_integral(values)
     texts: list[bytes | None] = [
         b"%d" % x if ok else None for x, ok in zip(values.tolist(), small_int.tolist(), strict=True)
     ]
