@@ -18,6 +18,8 @@ More sections (bench/sections/), on long videos of `--videos` x `--tracks`:
   `--complete_per_file`, against the single file, for its peak RSS.
 - thinning (on by default): keyframer at `--thinning-size` with no thinning,
   `--keyframe_tolerance iou:0.9` and `px:2`, and bench/thinning_bench.py's bbox scenarios.
+- rounding (on by default; on the 1-minute shape, whose coordinates have every digit):
+  keyframer at `--rounding-size` with exact coordinates and `--coordinate_decimals` 3, 2, 0.
 - `--scaling` (off by default: minutes): keyframer and the floor while varying rows, videos,
   tracks and segment length one at a time around 1m rows / 200 videos / 5 tracks.
 - `--modes` (off by default): keyframer at `--modes-size` in-process, multi_threading and
@@ -29,6 +31,7 @@ More sections (bench/sections/), on long videos of `--videos` x `--tracks`:
                         [--per-key | --no-per-key] [--per-key-rows 1m] [--repeat 1]
                         [--per-file | --no-per-file] [--per-file-sizes 5m,20m]
                         [--thinning | --no-thinning] [--thinning-size 1m] [--thinning-tracks 200]
+                        [--rounding | --no-rounding] [--rounding-size 1m]
                         [--scaling] [--modes] [--modes-size 5m] [--warm-memory 4] [--quick]
 
 Before measuring, `--warm-memory` GiB are written once (bench/harness/warm.py says why).
@@ -55,6 +58,7 @@ from bench.sections.comparison_report import report_comparison
 from bench.sections.context import report_datasets, sections_shape
 from bench.sections.modes import bench_modes, report_modes
 from bench.sections.per_file import bench_per_file, per_file_supported, report_per_file
+from bench.sections.rounding import bench_rounding, report_rounding
 from bench.sections.scaling import bench_scaling
 from bench.sections.scaling_report import report_scaling
 from bench.sections.thinning import bench_thinning, report_thinning
@@ -140,6 +144,19 @@ def _add_section_args(p: argparse.ArgumentParser) -> None:
         help="tracks per bench/thinning_bench.py scenario (default 200)",
     )
     p.add_argument(
+        "--rounding",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also benchmark --coordinate_decimals 3, 2 and 0 against exact coordinates, on "
+        "the full-precision 1-minute shape",
+    )
+    p.add_argument(
+        "--rounding-size",
+        type=parse_size,
+        default=parse_size("1m"),
+        help="rows for the rounding runs (default 1m)",
+    )
+    p.add_argument(
         "--scaling",
         action=argparse.BooleanOptionalAction,
         default=False,
@@ -218,6 +235,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.per_file_sizes = [100_000]
         args.thinning_size = 100_000
         args.thinning_tracks = 20
+        args.rounding_size = 100_000
         args.upload_batches = 20
     if args.warm_memory < 0:
         p.error("--warm-memory must be 0 or more")
@@ -234,6 +252,7 @@ def _announce(args: argparse.Namespace, progress: Progress) -> None:
     sections = [
         f"per-key at {size_label(args.per_key_rows)}" if args.per_key else "",
         f"thinning at {size_label(args.thinning_size)}" if args.thinning else "",
+        f"rounding at {size_label(args.rounding_size)}" if args.rounding else "",
         "scaling" if args.scaling else "",
         f"modes at {size_label(args.modes_size)}" if args.modes else "",
         "upload" if args.upload else "",
@@ -276,6 +295,8 @@ def _run_sections(args: argparse.Namespace, progress: Progress, reports: list[st
         reports.append(report_per_file(per_file))
     if args.thinning:
         reports.append(report_thinning(bench_thinning(args, progress), args))
+    if args.rounding:
+        reports.append(report_rounding(bench_rounding(args, progress), args))
     if args.scaling:
         reports.append(report_scaling(bench_scaling(args, progress)))
     if args.modes:

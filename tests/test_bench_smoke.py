@@ -15,6 +15,7 @@ from bench.harness.progress import Progress
 from bench.harness.sizes import parse_sizes, size_label
 from bench.run import parse_args
 from bench.sections.per_file import per_file_supported
+from bench.sections.rounding import ROUNDING_DECIMALS, bench_rounding, report_rounding
 from bench.sections.scaling import Variant, scaling_plan
 from bench.sections.thinning import (
     THINNING_SCENARIOS,
@@ -101,6 +102,25 @@ def test_thinning_section(data_dir: Path, tmp_path: Path) -> None:
     assert "iou:0.9" in text and "px:2" in text and "bbox smooth+noise" in text
     # numba is a dependency: the kernels were compiled (or loaded) before any timed run
     assert report.compile_seconds is not None and "Search: compiled (numba)" in text
+    assert not list(tmp_path.glob("*/batch-*.ndjson"))  # outputs removed
+
+
+def test_rounding_section(data_dir: Path, tmp_path: Path) -> None:
+    """The rounding section on a tiny full-precision data set: the same lines at every
+    rounding, fewer bytes with fewer decimals, the table printed, outputs removed."""
+    args = parse_args(
+        ["--rounding-size", "20k", "--data-dir", str(data_dir), "--out-dir", str(tmp_path)]
+    )
+    report = bench_rounding(args, Progress(quiet=True))
+    counts = [report.runs[d].counts for d in ROUNDING_DECIMALS]
+    assert ROUNDING_DECIMALS[0] is None and list(ROUNDING_DECIMALS[1:]) == sorted(
+        ROUNDING_DECIMALS[1:], reverse=True
+    )
+    assert len({c["lines"] for c in counts}) == 1 and counts[0]["lines"] > 0
+    sizes = [c["bytes"] for c in counts]
+    assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == len(sizes)
+    text = report_rounding(report, args)
+    assert "exact" in text and f"{sizes[0]:,}" in text and f"{sizes[-1]:,}" in text
     assert not list(tmp_path.glob("*/batch-*.ndjson"))  # outputs removed
 
 

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import argparse
 import math
-import shutil
 import statistics
 import subprocess
 import sys
 from dataclasses import dataclass
 
-from bench.harness.children import ROOT, ProgramFailedError
-from bench.harness.programs import KEYFRAMER, run_program
+from bench.harness.children import ROOT
 from bench.harness.progress import Progress
 from bench.harness.results import Result
 from bench.harness.sizes import size_label
 from bench.harness.tables import format_table
 from bench.sections.context import data_for
+from bench.sections.variants import run_variants
 
 THINNING_TOLERANCES = (None, "iou:0.9", "px:2")
 THINNING_SCENARIOS = ("bbox:iou:0.9", "bbox:px:2")  # bench/thinning_bench.py's ids
@@ -63,19 +62,14 @@ def bench_thinning(args: argparse.Namespace, progress: Progress) -> ThinningRepo
     compile_seconds = compile_thinning()
     if compile_seconds is not None:
         progress(f"thinning kernels compiled or loaded from numba's cache: {compile_seconds:.1f} s")
-    runs = {tol: Result(label) for tol in THINNING_TOLERANCES}
-    for i in range(args.repeat):
-        for tol in THINNING_TOLERANCES:
-            out = args.out_dir / f"{label}-keyframer-thinning-{tol or 'none'}".replace(":", "")
-            extra = ["--keyframe_tolerance", tol] if tol else []
-            name = f"{label} keyframer --keyframe_tolerance {tol or '(none)'}"
-            name += f" #{i + 1}" if args.repeat > 1 else ""
-            m = run_program(KEYFRAMER, data, rows, out, extra=extra, name=name, progress=progress)
-            if m.counts is None:
-                raise ProgramFailedError(f"{name} wrote no manifest.json in {out}")
-            runs[tol].runs.append(m)
-            if not args.keep_outputs:
-                shutil.rmtree(out, ignore_errors=True)
+    variants = {
+        tol: (
+            f"--keyframe_tolerance {tol or '(none)'}",
+            ["--keyframe_tolerance", tol] if tol else [],
+        )
+        for tol in THINNING_TOLERANCES
+    }
+    runs = run_variants(args, data, rows, "thinning", variants, progress)
 
     from bench import thinning_bench
 
