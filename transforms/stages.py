@@ -37,6 +37,6 @@ class Once(beam.PTransform):
 def spread_over_workers(pcoll: beam.PCollection, label: str, spread: bool) -> beam.PCollection:
     """`pcoll` through a Reshuffle when `spread`: a fusion break, so that the steps after it
     run on every worker instead of where `pcoll` was made. With one worker in this process
-    there is nowhere to spread to, and the shuffle is only two more stages and every element
-    encoded and decoded once more."""
+    there is nowhere to spread to, and the shuffle is only a stage more (a bundle each,
+    counted) and every element encoded and decoded once more."""
     return pcoll | label >> beam.Reshuffle() if spread else pcoll

@@ -23,10 +23,10 @@ def run_variants(
     variants: Mapping[Hashable, tuple[str, Sequence[str]]],
     progress: Progress,
 ) -> dict[Hashable, Result]:
-    """keyframer on `data` once per variant (key -> (its name, its extra flags); None: the
-    baseline, its output directory named "none"), all of them
-    in turn `args.repeat` times, so the VM's drift falls on every variant alike; each run's
-    manifest counts are kept, its output removed unless --keep-outputs."""
+    """keyframer on `data` once per variant (key -> (its name, its extra flags); the key None
+    is the baseline, its output directory named "none"), all of them in turn `args.repeat`
+    times, so the VM's drift falls on every variant alike; each run's manifest counts are
+    kept, its output removed unless --keep-outputs."""
     label = size_label(rows)
     runs = {key: Result(label) for key in variants}
     for i in range(args.repeat):

@@ -91,8 +91,9 @@ def number_columns(columns: list[np.ndarray]) -> list[pa.Array]:
     v = np.concatenate(columns).astype(np.float64, copy=False) if len(columns) > 1 else columns[0]
     v = np.ascontiguousarray(v, dtype=np.float64)
     magnitude = np.abs(v)
-    out_of_range = (magnitude < _ORJSON_LOW) | (magnitude >= _ORJSON_HIGH) | (v == np.trunc(v))
-    small_int = _small_integral(v)
+    integral = v == np.trunc(v)
+    out_of_range = (magnitude < _ORJSON_LOW) | (magnitude >= _ORJSON_HIGH) | integral
+    small_int = _small_integral(v, magnitude, integral)
     offsets, body = _split_json_array(orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY), len(v))
     if np.count_nonzero(small_int) * _MANY_INTEGRAL >= len(v):
         # Rounded coordinates (`--coordinate_decimals 0`): the integral values' text as int64
@@ -119,13 +120,14 @@ def number_columns(columns: list[np.ndarray]) -> list[pa.Array]:
 _MANY_INTEGRAL = 20
 
 
-def _small_integral(values: np.ndarray) -> np.ndarray:
-    """Integral values Arrow writes as %d: magnitude under _ORJSON_HIGH, not -0.0."""
-    return (
-        (np.abs(values) < _ORJSON_HIGH)
-        & (values == np.trunc(values))
-        & ~((values == 0) & np.signbit(values))
-    )
+def _small_integral(
+    values: np.ndarray, magnitude: np.ndarray | None = None, integral: np.ndarray | None = None
+) -> np.ndarray:
+    """Integral values Arrow writes as %d: magnitude under _ORJSON_HIGH, not -0.0 (`magnitude`
+    and `integral`: |values| and values == trunc(values), when the caller has them)."""
+    magnitude = np.abs(values) if magnitude is None else magnitude
+    integral = values == np.trunc(values) if integral is None else integral
+    return (magnitude < _ORJSON_HIGH) & integral & ~((values == 0) & np.signbit(values))
 
 
 def _arrow_texts(values: np.ndarray) -> list[bytes]:
