@@ -844,3 +844,21 @@ def test_compiled_reconstruction_error_is_bit_identical(track):
     slow = thinning.interpolation_error(t[keep], values[keep], t, values, tol.metric, geometry)
     assert np.array_equal(fast, slow)
     assert np.array_equal(reconstruction_error(t, values, keep, tol.metric, geometry), fast)
+
+
+@needs_numba
+def test_an_ends_far_candidates_are_checked_while_budget_remains():
+    """A 193-frame IoU track (found by the property test above) whose frame 173 is reached in
+    the third layer only through its 21st-nearest grey candidate (77 -> 173). The numpy search
+    used to cap such deep candidates at a per-layer share of the budget, left 77 -> 173
+    unchecked, reached 173 a layer late and kept [0, 27, 79, 163, 192] where the compiled
+    search (and the rule: each frame's parent the farthest valid start of the previous layer)
+    keeps [0, 27, 77, 173, 192]."""
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "thinning_iou_deep_candidates.npz"
+    with np.load(fixture) as data:
+        t, values = data["t"], data["values"]
+    tol = parse_tolerance("iou:0.5")
+    kw = {"forced": None, "max_span": 600}
+    for backend in ("numpy", "compiled"):
+        keep = select_keyframes(t, values, tol, "bbox", backend=backend, **kw)
+        assert np.flatnonzero(keep).tolist() == [0, 27, 77, 173, 192], backend

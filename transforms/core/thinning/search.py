@@ -24,7 +24,7 @@ Scanning costs O(n * reach) per segment (reach <= ``max_span``, default 600 = 20
 linear in practice, since reach is the length of the longest useful shortcut plus a margin.
 Memory is about 400 bytes per frame plus a few megabytes of reused per-thread work buffers.
 Exact checks are capped at ``_EXACT_BUDGET_PER_FRAME`` (512) frame evaluations per input
-frame, and an end's deeper candidates may only use a share of what is left per layer. A
+frame, for the whole track (as in the compiled search). A
 pathological track that exhausts the budget (shortcuts that keep passing the necessary cone
 and failing the exact check; ``bench/thinning_bench.py`` has one) gets its remaining grey
 shortcuts treated as invalid: the error bound still holds, only the count may then exceed the
@@ -201,10 +201,11 @@ class _Search:
             np.where(first, np.arange(ends.size), 0)
         )
         low, size, top = 0, 1, int(rank.max())
-        # Deep rounds (an end's later candidates) rarely succeed; on a pathological track they
-        # could spend the whole budget on one layer, so each layer gets a share for them.
-        deep_floor = self.budget - self.budget // tuning._DEEP_SHARE
-        while low <= top and self.budget > (deep_floor if low >= tuning._SHALLOW_RANKS else 0):
+        # One budget for the whole track, as the compiled search has: a per-layer share for an
+        # end's later candidates left valid shortcuts unchecked while budget remained (a
+        # 193-frame IoU track then kept other frames than the compiled search, found by
+        # test_compiled_and_numpy_searches_keep_the_same_frames).
+        while low <= top and self.budget > 0:
             sel = (rank >= low) & (rank < low + size) & (dist[ends] < 0)
             low, size = low + size, size * 2
             if not sel.any():

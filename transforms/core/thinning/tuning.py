@@ -11,10 +11,6 @@ DEFAULT_MAX_SPAN: Final = 600
 # Exact-check evaluations (frames in between) allowed per input frame; see the docstring.
 _EXACT_BUDGET_PER_FRAME: Final = 512
 _EXACT_BUDGET_MIN: Final = 200_000
-# Each end's first _SHALLOW_RANKS candidate starts may use the whole budget left; later ones
-# only 1 / _DEEP_SHARE of what is left when their layer starts.
-_SHALLOW_RANKS: Final = 7
-_DEEP_SHARE: Final = 8
 # First scan block (offsets 1.._FIRST_WINDOW); each next block doubles the offset.
 _FIRST_WINDOW: Final = 32
 # Offsets scanned for every start up front; beyond, only for starts the search needs.
