@@ -34,7 +34,9 @@ More sections (bench/sections/), on long videos of `--videos` x `--tracks`:
                         [--rounding | --no-rounding] [--rounding-size 1m]
                         [--scaling] [--modes] [--modes-size 5m] [--warm-memory 4] [--quick]
 
-Before measuring, `--warm-memory` GiB are written once (bench/harness/warm.py says why).
+Before measuring, `--warm-memory` GiB are written once (bench/harness/warm.py says why) and
+keyframer's own modules are compiled to bytecode, as an installed keyframer has them
+(bench/harness/bytecode.py).
 `make bench BENCH_ARGS="--sizes 1m --no-per-file"` runs it with arguments.
 """
 
@@ -47,6 +49,7 @@ from pathlib import Path
 
 from bench.datasets.cache import DATA_DIR, TRACKS, VIDEOS
 from bench.datasets.presets import SHAPES
+from bench.harness.bytecode import compile_sources
 from bench.harness.children import ROOT, ProgramFailedError
 from bench.harness.compare import OutputMismatchError
 from bench.harness.programs import KEYFRAMER
@@ -316,6 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.warm_memory:
         seconds = warm_memory(args.warm_memory)
         progress(f"memory warmed: {args.warm_memory} GiB written once in {seconds:.1f} s")
+    progress(f"bytecode of keyframer's modules written in {compile_sources():.1f} s")
     reports: list[str] = []
     try:
         _run_sections(args, progress, reports)

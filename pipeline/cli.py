@@ -16,7 +16,10 @@ from transforms.core.memory import relax_gc, use_system_allocator
 
 # Each command is imported only when it runs: a loader returns its `main(argv) -> exit code`.
 def _run() -> Callable[[list[str]], int]:
-    from pipeline import run
+    from pipeline.deferred_imports import deferring
+
+    with deferring():  # Google clients Beam imports and a local batch run never uses
+        from pipeline import run
 
     return run.main
 

@@ -14,6 +14,7 @@ from labelbox_upload import resolve_api_key
 from pipeline import launch, submit
 from pipeline import options as opts_mod
 from pipeline.build import build_pipeline
+from pipeline.deferred_imports import load_deferred
 from pipeline.inputs import check_inputs
 from pipeline.local_runner import LOCAL_RUNNERS, tune_local_runner
 from pipeline.manifest import read_manifest, run_failed
@@ -31,6 +32,8 @@ def prepare(argv: list[str] | None) -> tuple[PipelineOptions, RunSettings]:
     before anything runs.
     """
     pipeline_options = PipelineOptions(argv)
+    if not is_local_batch(pipeline_options):
+        load_deferred()  # in this thread, before anything may use them (see its docstring)
     opts = pipeline_options.view_as(opts_mod.KeyframerOptions)
     plan = launch.prepare_launch(pipeline_options, opts)
     if plan.nothing_to_do:
@@ -59,6 +62,11 @@ def check_api_key(settings: RunSettings, runner: str | None) -> None:
 def is_local(pipeline_options: PipelineOptions) -> bool:
     """Whether the runner runs in this process (not Dataflow or another service)."""
     return pipeline_options.view_as(StandardOptions).runner in LOCAL_RUNNERS
+
+
+def is_local_batch(pipeline_options: PipelineOptions) -> bool:
+    """Whether the run is a batch run in this process (no Dataflow, template or streaming)."""
+    return is_local(pipeline_options) and not pipeline_options.view_as(StandardOptions).streaming
 
 
 def run_streaming(pipeline_options: PipelineOptions, settings: RunSettings):
