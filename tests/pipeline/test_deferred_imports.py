@@ -100,19 +100,26 @@ def test_any_other_run_runs_them_before_it_starts(flags, tmp_path):
     assert state["after"] == {name: False for name in deferred_imports.DEFERRED}
 
 
-def test_a_deferred_module_runs_at_its_first_attribute_access(tmp_path):
-    package = tmp_path / "kf_deferred_probe"
+def _with_probe_package(tmp_path: Path, name: str, code: str) -> dict:
+    """`_in_fresh_process(code)` after importing a new package `name` and deferred_imports'
+    functions; the package's module `heavy` records in `name.RAN` that it ran."""
+    package = tmp_path / name
     package.mkdir()
     (package / "__init__.py").write_text("RAN = []\n")
-    (package / "heavy.py").write_text(
-        "import kf_deferred_probe\nkf_deferred_probe.RAN.append('heavy')\nVALUE = 42\n"
+    (package / "heavy.py").write_text(f"import {name}\n{name}.RAN.append('heavy')\nVALUE = 42\n")
+    preamble = (
+        f"import json, sys\nsys.path.insert(0, {str(tmp_path)!r})\n"
+        f"from pipeline.deferred_imports import deferring, is_deferred, load_deferred\n"
+        f"import {name}\n"
     )
-    state = _in_fresh_process(
-        f"""
-        import json, sys
-        sys.path.insert(0, {str(tmp_path)!r})
-        from pipeline.deferred_imports import deferring, is_deferred
-        import kf_deferred_probe
+    return _in_fresh_process(preamble + textwrap.dedent(code), tmp_path)
+
+
+def test_a_deferred_module_runs_at_its_first_attribute_access(tmp_path):
+    state = _with_probe_package(
+        tmp_path,
+        "kf_deferred_probe",
+        """
         names = ("kf_deferred_probe.heavy", "kf_deferred_probe.absent")
         with deferring(names):
             from kf_deferred_probe import heavy
@@ -124,11 +131,10 @@ def test_a_deferred_module_runs_at_its_first_attribute_access(tmp_path):
         bound = list(kf_deferred_probe.RAN)
         value = heavy.VALUE
         after_access = list(kf_deferred_probe.RAN)
-        print(json.dumps({{"bound": bound, "value": value, "after_access": after_access,
+        print(json.dumps({"bound": bound, "value": value, "after_access": after_access,
                           "deferred_after": is_deferred("kf_deferred_probe.heavy"),
-                          "missing": missing}}))
+                          "missing": missing}))
         """,
-        tmp_path,
     )
     assert state == {
         "bound": [],
@@ -140,27 +146,18 @@ def test_a_deferred_module_runs_at_its_first_attribute_access(tmp_path):
 
 
 def test_load_deferred_runs_what_is_still_deferred(tmp_path):
-    package = tmp_path / "kf_deferred_probe2"
-    package.mkdir()
-    (package / "__init__.py").write_text("RAN = []\n")
-    (package / "heavy.py").write_text(
-        "import kf_deferred_probe2\nkf_deferred_probe2.RAN.append('heavy')\n"
-    )
-    state = _in_fresh_process(
-        f"""
-        import json, sys
-        sys.path.insert(0, {str(tmp_path)!r})
-        from pipeline.deferred_imports import deferring, is_deferred, load_deferred
-        import kf_deferred_probe2
+    state = _with_probe_package(
+        tmp_path,
+        "kf_deferred_probe2",
+        """
         names = ("kf_deferred_probe2.heavy", "kf_deferred_probe2.never_imported")
         with deferring(names):
             import kf_deferred_probe2.heavy
         before = is_deferred("kf_deferred_probe2.heavy")
         load_deferred(names)
-        print(json.dumps({{"before": before, "ran": kf_deferred_probe2.RAN,
+        print(json.dumps({"before": before, "ran": kf_deferred_probe2.RAN,
                           "after": is_deferred("kf_deferred_probe2.heavy"),
-                          "never": "kf_deferred_probe2.never_imported" in sys.modules}}))
+                          "never": "kf_deferred_probe2.never_imported" in sys.modules}))
         """,
-        tmp_path,
     )
     assert state == {"before": True, "ran": ["heavy"], "after": False, "never": False}
