@@ -8,7 +8,7 @@ import pyarrow as pa
 from tests.rows import bbox
 from transforms.core import columns as c
 from transforms.core.key_columns import KeyColumns
-from transforms.core.keys import compact, complete, concat_chunks
+from transforms.core.keys import compact, complete, concat_chunks, without
 
 
 def _chunks() -> list[pa.Table]:
@@ -78,3 +78,12 @@ def test_text_codes_of_many_chunks_alike_match_the_complete_table():
             want = [t if t is not None else null_as for t in want]
         assert names == sorted({t for t in want if t is not None})
         assert [names[k] if k >= 0 else None for k in codes] == want
+
+
+def test_without_drops_the_named_columns_it_has_and_keeps_the_order():
+    table = pa.table({"a": [1], "b": [2], "c": [3], "d": [4]})
+    assert without(table, ()).column_names == ["a", "b", "c", "d"]
+    assert without(table, ("c", "a")).column_names == ["b", "d"]
+    # A name the table lacks, or one given twice, is no error: what remains is the same.
+    assert without(table, ("c", "x")).column_names == ["a", "b", "d"]
+    assert without(table, ("b", "b", "d")).column_names == ["a", "c"]

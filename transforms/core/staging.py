@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
-from transforms.core.batching import BatchPlan, StagedFragment
+from transforms.core.batching import BatchPlan, Piece, StagedFragment
 from transforms.core.fragments import Fragment
 
 
@@ -34,19 +34,43 @@ def copy_plan(plan: BatchPlan, open_source: Callable[[str], BinaryIO], out: Bina
     """Write one planned batch file to `out` from its staged pieces.
 
     `open_source(path)` opens a staging file for reading; each is opened once and closed here.
+    Pieces that follow each other in one staging file are copied as one range (keys are staged
+    and planned in order, so a batch file of 10-second clips, ~2,000 pieces, is a few ranges).
     A short read means staged lines are missing, which must never pass silently.
     """
     handles: dict[str, BinaryIO] = {}
     try:
-        for piece in plan.pieces:
-            src = handles.get(piece.path)
+        for path, offset, length in contiguous_ranges(plan.pieces):
+            src = handles.get(path)
             if src is None:
-                src = handles[piece.path] = open_source(piece.path)
-            src.seek(piece.offset)
-            data = src.read(piece.length)
-            if len(data) != piece.length:
-                raise OSError(f"short read of {piece.path}: staged lines are missing")
-            out.write(data)
+                src = handles[path] = open_source(path)
+            src.seek(offset)
+            left = length
+            while left:
+                data = src.read(min(left, _COPY_BYTES))
+                if not data:
+                    raise OSError(f"short read of {path}: staged lines are missing")
+                out.write(data)
+                left -= len(data)
     finally:
         for h in handles.values():
             h.close()
+
+
+# The most copied from a staging file in one read. Measured on the floor at 5M clips (three
+# runs each): 64-256 KiB 4.6-4.8 s, 1 MiB 5.5-5.8 s, 8 MiB 5.5-5.7 s (a piece at a time, as
+# before: 4.8-4.9 s), probably because a read that fits the L2 cache copies at its speed.
+_COPY_BYTES = 256 * 2**10
+
+
+def contiguous_ranges(pieces: Iterable[Piece]) -> list[tuple[str, int, int]]:
+    """(path, offset, length) of `pieces` in order, each piece that starts where the one before
+    it ends in the same file merged into its range."""
+    ranges: list[list] = []
+    for piece in pieces:
+        last = ranges[-1] if ranges else None
+        if last is not None and last[0] == piece.path and last[1] + last[2] == piece.offset:
+            last[2] += piece.length
+        else:
+            ranges.append([piece.path, piece.offset, piece.length])
+    return [(path, offset, length) for path, offset, length in ranges]
