@@ -12,18 +12,17 @@ Nothing else is deferred: Google Cloud Storage, the auth libraries and everythin
 attributes of at import run as before, and a library that is not installed fails to import
 where it did.
 
-Python before 3.12.3 does not guard a lazy module's first access against two threads at once
-(gh-114763), so `load_deferred` runs them in the calling thread: `keyframer run` calls it
-before any run other than a local batch run (Dataflow, templates, streaming and the watch
-mode, which may read Pub/Sub), so a deferred module is only ever left to first use where no
-step uses it.
+Python 3.11's LazyLoader does not guard a lazy module's first access against two threads at
+once (gh-114763, fixed in a later Python), so `load_deferred` runs them in the calling thread:
+`keyframer run` calls it before any run other than a local batch run (Dataflow, templates,
+streaming and the watch mode, which may read Pub/Sub), so a deferred module is only ever left
+to first use where no step uses it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.abc
-import importlib.machinery
 import importlib.util
 import sys
 import types

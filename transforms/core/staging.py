@@ -35,7 +35,8 @@ def copy_plan(plan: BatchPlan, open_source: Callable[[str], BinaryIO], out: Bina
 
     `open_source(path)` opens a staging file for reading; each is opened once and closed here.
     Pieces that follow each other in one staging file are copied as one range (keys are staged
-    and planned in order, so a batch file of 10-second clips, ~2,000 pieces, is a few ranges).
+    and planned in order: in the floor, each batch file of 1M rows of 10-second clips, ~1,000
+    pieces, is one range, counted).
     A short read means staged lines are missing, which must never pass silently.
     """
     handles: dict[str, BinaryIO] = {}
