@@ -7,7 +7,7 @@ import pyarrow as pa
 
 from tests.rows import bbox
 from transforms.core import columns as c
-from transforms.core.key_columns import KeyColumns
+from transforms.core.key_columns import KeyColumns, column_codes
 from transforms.core.keys import compact, complete, concat_chunks, without
 
 
@@ -78,6 +78,46 @@ def test_text_codes_of_many_chunks_alike_match_the_complete_table():
             want = [t if t is not None else null_as for t in want]
         assert names == sorted({t for t in want if t is not None})
         assert [names[k] if k >= 0 else None for k in codes] == want
+
+
+def test_chunks_no_promotion_reconciles_read_as_their_complete_table():
+    """A text column plain in one chunk and dictionary-encoded in another (schemas Arrow will
+    not promote into one): read through the canonical types, the same values."""
+    chunks = _chunks()
+    plain = chunks[2].set_column(
+        chunks[2].schema.get_field_index(c.TRACK_ID),
+        c.TRACK_ID,
+        chunks[2].column(c.TRACK_ID).cast(pa.string()),
+    )
+    mixed = [chunks[0], plain, chunks[3]]
+    table = concat_chunks(mixed)
+    cols = KeyColumns(mixed)
+    codes, names = cols.codes(c.TRACK_ID, null_as="")
+    assert [names[k] for k in codes] == [t or "" for t in table.column(c.TRACK_ID).to_pylist()]
+    np.testing.assert_array_equal(
+        cols.floats(c.CONFIDENCE), table.column(c.CONFIDENCE).to_numpy(zero_copy_only=False)
+    )
+    assert cols.ints(c.FRAME)[0].tolist() == table.column(c.FRAME).to_pylist()
+
+
+def test_one_columns_codes_over_chunks_of_differing_columns():
+    """column_codes gives KeyColumns.codes, for keys of several kinds (columns differ), and
+    falls back to it when a chunk lacks the column."""
+    box = compact(c.table_from_rows([bbox(f) for f in range(3)]).drop_columns(list(c.KEY_COLUMNS)))
+    radio = compact(
+        c.table_from_rows(
+            [{**bbox(f), c.KIND: c.RADIO, c.ANSWER: "yes"} for f in range(2)]
+        ).drop_columns(list(c.KEY_COLUMNS))
+    )
+    assert box.schema != radio.schema
+    chunks = [box, radio, box.slice(1)]
+    codes, names = column_codes(chunks, c.KIND)
+    assert [names[k] for k in codes] == [c.BBOX] * 3 + [c.RADIO] * 2 + [c.BBOX] * 2
+    for name in (c.KIND, c.ANSWER):
+        want_codes, want_names = KeyColumns(chunks).codes(name)
+        got_codes, got_names = column_codes(chunks, name)
+        assert got_names == want_names
+        assert got_codes.tolist() == want_codes.tolist()
 
 
 def test_without_drops_the_named_columns_it_has_and_keeps_the_order():

@@ -27,7 +27,7 @@ from transforms.core import ndjson
 from transforms.core.annotate import annotate_key
 from transforms.core.annotations import KeyAnnotations
 from transforms.core.config import AnnotationConfig
-from transforms.core.key_columns import KeyColumns
+from transforms.core.key_columns import KeyColumns, column_codes
 from transforms.core.keys import Key
 from transforms.core.multi_ranges import build_ranges
 from transforms.core.objects import Geometry, thin_segment
@@ -109,7 +109,7 @@ def _shared_pass(items: list[Item], config: AnnotationConfig) -> dict[int, KeyAn
 def _single_kind(chunks: list[pa.Table], owner: list[int], n: int) -> list[str | None]:
     """Each key's kind (by index), None for a key with rows of several kinds."""
     row_key = np.repeat(np.array(owner, dtype=np.int64), [ch.num_rows for ch in chunks])
-    kind_code, kinds = KeyColumns(chunks).codes(c.KIND)
+    kind_code, kinds = column_codes(chunks, c.KIND)
     width = len(kinds) + 1  # code -1 (a null kind) counts as its own kind
     per_key = np.bincount(row_key * width + kind_code + 1, minlength=n * width).reshape(n, width)
     single = (per_key > 0).sum(axis=1) == 1
