@@ -1,7 +1,8 @@
 """The main comparison: keyframer vs the floor vs the naive pipeline on each shape of data.
 
 For every shape (bench.datasets.presets) and size, each program runs as a child process on the
-same data set (`args.repeat` times, interleaved), and the batch files must be byte-identical.
+same data set, and the batch files must be byte-identical. Repeats run in rounds over all the
+data sets (`run_rounds`), so cross-shape ratios are same-run too.
 The naive pipeline runs only up to `--naive-max` rows (its per-row cost is flat). Also the
 per-key cost check: at `--per-key-rows` rows of the 1-minute shape, 800 videos against 50.
 """
@@ -58,66 +59,81 @@ def _keep(args: argparse.Namespace, shape: Shape, rows: int, program: str) -> bo
     )
 
 
-def run_compared(
-    args: argparse.Namespace,
-    spec: DataSpec,
-    programs: list[str],
-    progress: Progress,
-    *,
-    tag: str,
-    keep: tuple[str, ...] = (),
-) -> dict[str, Result]:
-    """Run `programs` on `spec`'s data `args.repeat` times, outputs checked identical each
-    time; outputs are removed unless --keep-outputs or the program is in `keep`."""
-    data, shape = data_for_spec(args, spec, progress)
-    progress(f"{tag}: {shape.splitlines()[0] if shape else ''}")
-    note = shape_note(spec, shape)
-    if note:
-        progress(note)
-    results = {p: Result(size_label(spec.rows)) for p in programs}
+@dataclass
+class Planned:
+    """One data set of a section and the programs to run on it."""
+
+    tag: str
+    spec: DataSpec
+    programs: list[str]
+    keep: tuple[str, ...] = ()
+
+
+def run_rounds(
+    args: argparse.Namespace, plans: list[Planned], progress: Progress
+) -> list[dict[str, Result]]:
+    """Run every plan's programs on its data `args.repeat` times, in rounds: each round runs
+    every plan once, so a slow minute of the VM (its speed drifts by up to ~30% within an hour)
+    falls on every data set alike and the ratios between data sets, not only between programs,
+    are same-run. Outputs are checked identical each time and removed unless --keep-outputs or
+    the program is in the plan's `keep`. Results in the order of `plans`."""
+    for plan in plans:  # every data set generated before anything is timed
+        data, shape = data_for_spec(args, plan.spec, progress)
+        progress(f"{plan.tag}: {shape.splitlines()[0] if shape else ''}")
+        note = shape_note(plan.spec, shape)
+        if note:
+            progress(note)
+    results = [{p: Result(size_label(plan.spec.rows)) for p in plan.programs} for plan in plans]
     for i in range(args.repeat):
-        outputs = {}
-        for program in programs:
-            out = args.out_dir / f"{tag.replace(' ', '-')}-{program}"
-            name = f"{tag} {program}" + (f" #{i + 1}" if args.repeat > 1 else "")
-            results[program].runs.append(
-                run_program(program, data, spec.rows, out, name=name, progress=progress)
-            )
-            outputs[program] = out
-        if len(outputs) > 1:
-            files = compare_outputs(outputs)
-            progress(f"{tag}: outputs identical ({' = '.join(outputs)}: {files} batch files)")
-        for program, out in outputs.items():
-            if not args.keep_outputs and program not in keep:
-                shutil.rmtree(out, ignore_errors=True)
+        for plan, result in zip(plans, results, strict=True):
+            data, _ = data_for_spec(args, plan.spec)
+            outputs = {}
+            for program in plan.programs:
+                out = args.out_dir / f"{plan.tag.replace(' ', '-')}-{program}"
+                name = f"{plan.tag} {program}" + (f" #{i + 1}" if args.repeat > 1 else "")
+                result[program].runs.append(
+                    run_program(program, data, plan.spec.rows, out, name=name, progress=progress)
+                )
+                outputs[program] = out
+            if len(outputs) > 1:
+                files = compare_outputs(outputs)
+                progress(
+                    f"{plan.tag}: outputs identical ({' = '.join(outputs)}: {files} batch files)"
+                )
+            for program, out in outputs.items():
+                if not args.keep_outputs and program not in plan.keep:
+                    shutil.rmtree(out, ignore_errors=True)
     return results
 
 
 def bench_comparison(args: argparse.Namespace, progress: Progress) -> list[ShapeRun]:
-    """Every shape in `args.shapes` at every size in `args.sizes`."""
-    runs = []
+    """Every shape in `args.shapes` at every size in `args.sizes`, in rounds (`run_rounds`)."""
+    shapes, plans = [], []
     for name in args.shapes:
         shape = sections_shape(args) if name == "long" else SHAPES[name]
         for rows in args.sizes:
             programs = [p for p in PROGRAMS if p != NAIVE or rows <= args.naive_max]
             keep = (KEYFRAMER,) if _keep(args, shape, rows, KEYFRAMER) else ()
             tag = f"{shape.name} {size_label(rows)}"
-            spec = shape.spec(rows)
-            runs.append(
-                ShapeRun(
-                    shape, spec, run_compared(args, spec, programs, progress, tag=tag, keep=keep)
-                )
-            )
-    return runs
+            shapes.append(shape)
+            plans.append(Planned(tag, shape.spec(rows), programs, keep))
+    results = run_rounds(args, plans, progress)
+    return [
+        ShapeRun(shape, plan.spec, result)
+        for shape, plan, result in zip(shapes, plans, results, strict=True)
+    ]
 
 
 def bench_per_key(args: argparse.Namespace, progress: Progress) -> list[ShapeRun]:
     """keyframer and the floor at `args.per_key_rows` rows of the 1-minute shape, with each
-    of PER_KEY_VIDEOS videos: what a (data row, feature) key costs."""
-    runs = []
+    of PER_KEY_VIDEOS videos (in rounds): what a (data row, feature) key costs."""
+    plans = []
     for videos in PER_KEY_VIDEOS:
         spec = MINUTE.spec(args.per_key_rows, videos=videos)
-        tag = f"per-key {size_label(spec.rows)} {videos}v"
-        results = run_compared(args, spec, [KEYFRAMER, FLOOR], progress, tag=tag)
-        runs.append(ShapeRun(MINUTE, spec, results))
-    return runs
+        plans.append(
+            Planned(f"per-key {size_label(spec.rows)} {videos}v", spec, [KEYFRAMER, FLOOR])
+        )
+    results = run_rounds(args, plans, progress)
+    return [
+        ShapeRun(MINUTE, plan.spec, result) for plan, result in zip(plans, results, strict=True)
+    ]

@@ -80,13 +80,19 @@ def _shape_ratios(runs: list[ShapeRun]) -> str | None:
                     [
                         f"{name} / long {size_label(n)}",
                         ratio(other.get(FLOOR), long.get(FLOOR)),
+                        cpu_ratio(other.get(FLOOR), long.get(FLOOR)),
                         ratio(other.get(KEYFRAMER), long.get(KEYFRAMER)),
+                        cpu_ratio(other.get(KEYFRAMER), long.get(KEYFRAMER)),
                     ]
                 )
     if not rows:
         return None
-    first = "Shapes against long videos, same run (rows/s over rows/s at the same size):"
-    return "\n".join([first, format_table(["shapes", "floor", "keyframer"], rows)])
+    first = (
+        "Shapes against long videos, same run (rows/s over rows/s at the same size; CPU: long "
+        "videos' CPU seconds over the shape's; target for the floor: >= 0.85x):"
+    )
+    headers = ["shapes", "floor", "CPU: floor", "keyframer", "CPU: keyframer"]
+    return "\n".join([first, format_table(headers, rows)])
 
 
 def _per_key(per_key: list[ShapeRun]) -> str:

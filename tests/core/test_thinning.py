@@ -32,6 +32,7 @@ from transforms.core.thinning import (
     reconstruction_error,
     select_keyframes,
 )
+from transforms.core.thinning.search import thin_segments
 
 # The module documents a 1e-9 relative slack; the guarantee is checked 100x looser, so that
 # rounding differences between the module and this oracle cannot fail a correct result.
@@ -862,3 +863,64 @@ def test_an_ends_far_candidates_are_checked_while_budget_remains():
     for backend in ("numpy", "compiled"):
         keep = select_keyframes(t, values, tol, "bbox", backend=backend, **kw)
         assert np.flatnonzero(keep).tolist() == [0, 27, 77, 173, 192], backend
+
+
+@st.composite
+def segment_runs(draw):
+    """(frames, values, bounds, tolerances, geometry, forced): several segments of one geometry
+    back to back (each its own frames, as tracks follow each other in a pass), each with its own
+    tolerance or None, forced rows anywhere."""
+    geometry = draw(st.sampled_from(["bbox", "point", "line"]))
+    dims = 4 if geometry == "bbox" else 2 if geometry == "point" else 2 * draw(st.integers(2, 3))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    frames, values, bounds, tolerances = [], [], [0], []
+    for _ in range(draw(st.integers(1, 6))):
+        n = draw(st.integers(1, 30))
+        t = draw(frame_numbers(n))
+        v = _shape(draw(st.sampled_from(KINDS)), rng, t, dims)
+        if geometry == "bbox":
+            v[:, 2:] = np.abs(v[:, 2:]) / 4 + 1.0
+        metric = draw(st.sampled_from(["iou", "px", None] if geometry == "bbox" else ["px", None]))
+        value = draw(st.sampled_from([0.5, 0.9, 0.99] if metric == "iou" else [0.0, 1.0, 5.0]))
+        frames.append(t)
+        values.append(v)
+        bounds.append(bounds[-1] + n)
+        tolerances.append(Tolerance(metric, value) if metric else None)
+    forced = rng.random(bounds[-1]) < draw(st.sampled_from([0.0, 0.1, 0.4]))
+    return np.concatenate(frames), np.concatenate(values), bounds, tolerances, geometry, forced
+
+
+@SETTINGS
+@given(segment_runs())
+def test_thin_segments_is_each_segment_thinned_alone(run):
+    """Many segments in one call (the compiled one loops over them inside the kernel) keep
+    exactly the frames, and report exactly the largest errors, of one `select_keyframes` and
+    `reconstruction_error` a segment; untouched segments keep every frame."""
+    t, values, bounds, tolerances, geometry, forced = run
+    expect_keep, expect_err = [], []
+    for k, tol in enumerate(tolerances):
+        s, e = bounds[k], bounds[k + 1]
+        keep = select_keyframes(t[s:e], values[s:e], tol, geometry, forced[s:e], backend="numpy")
+        expect_keep.append(keep)
+        thinned = tol is not None and e - s > 2
+        err = (
+            reconstruction_error(t[s:e], values[s:e], keep, tol.metric, geometry) if thinned else []
+        )
+        expect_err.append(float(np.max(err)) if thinned else math.nan)
+    for backend in BACKENDS:
+        keep, errors = thin_segments(
+            t, values, bounds, tolerances, geometry, forced.copy(), backend=backend
+        )
+        assert np.array_equal(keep, np.concatenate(expect_keep)), backend
+        assert np.array_equal(errors, np.array(expect_err), equal_nan=True), backend
+
+
+def test_thin_segments_checks_its_bounds_and_box_sizes():
+    t, v = np.arange(6), np.ones((6, 4))
+    tol = [parse_tolerance("iou:0.9")]
+    with pytest.raises(ValueError, match="bounds"):
+        thin_segments(t, v, [0, 5], tol, "bbox", np.zeros(6, dtype=bool))
+    v[3, 2] = -1.0
+    for backend in BACKENDS:
+        with pytest.raises(ValueError, match="height and width"):
+            thin_segments(t, v, [0, 6], tol, "bbox", np.zeros(6, dtype=bool), backend=backend)

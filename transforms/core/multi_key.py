@@ -16,7 +16,6 @@ break) is built on its own by `annotate_key`, so the result is always exactly th
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -30,7 +29,7 @@ from transforms.core.config import AnnotationConfig
 from transforms.core.key_columns import KeyColumns, column_codes
 from transforms.core.keys import Key
 from transforms.core.multi_ranges import build_ranges
-from transforms.core.objects import Geometry, thin_segment
+from transforms.core.objects import Geometry, thin_rows
 from transforms.core.segments import changed, pack, segment
 
 Item = tuple[Key, list[pa.Table]]
@@ -203,21 +202,14 @@ def _thinned(
 ) -> np.ndarray:
     """Keep-mask over `rows` (sorted by key, track and frame; `starts`: where segments begin):
     each segment thinned as build_objects thins it, with its feature's tolerance."""
-    keep = np.ones(len(rows), dtype=bool)
-    tolerances: dict[int, object] = {}
-    classifications = None
     bounds = [*np.flatnonzero(starts).tolist(), len(rows)]
-    for s, e in itertools.pairwise(bounds):
-        i = int(row_key[s])
-        if i not in tolerances:
-            tolerances[i] = config.keyframe_tolerance.for_feature(keys[i][3], kind)
-        if tolerances[i] is None or e - s <= 2:
-            continue
-        if classifications is None:
-            column = cols.column(c.CLASSIFICATIONS).fill_null("")
-            classifications = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
-        part = rows[s:e]
-        keep[s:e] = thin_segment(
-            frames[s:e], geometry, part, classifications[part], tolerances[i], built[i]
-        )
-    return keep
+    segment_key = row_key[starts].tolist()
+    tolerance = config.keyframe_tolerance
+    by_key = {i: tolerance.for_feature(keys[i][3], kind) for i in set(segment_key)}
+    tolerances = [by_key[i] for i in segment_key]
+    if all(tol is None for tol in tolerances):
+        return np.ones(len(rows), dtype=bool)
+    column = cols.column(c.CLASSIFICATIONS).fill_null("")
+    classifications = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+    sinks = [built[i] for i in segment_key]
+    return thin_rows(frames, geometry, rows, bounds, classifications[rows], tolerances, sinks)

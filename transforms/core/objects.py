@@ -125,6 +125,43 @@ def thin_segment(
     return keep
 
 
+def thin_rows(
+    frames: np.ndarray,
+    geometry: Geometry,
+    rows: np.ndarray,
+    bounds: list[int],
+    classifications: np.ndarray,
+    tolerances: list,
+    sinks: list[KeyAnnotations],
+) -> np.ndarray:
+    """Keep-mask over `rows` (sorted by track, then frame), segment ``k`` being rows
+    ``bounds[k]:bounds[k + 1]``, thinned with ``tolerances[k]`` (None: kept whole) as
+    `thin_segment` thins it, its largest error going to ``sinks[k]``. `classifications`: each
+    row's sub-classifications text. Boxes and points are thinned in one call for all segments
+    (`thinning.search.thin_segments`), lines segment by segment."""
+    from transforms.core.thinning.search import thin_segments
+
+    if geometry.kind == c.POLYLINE:
+        keep = np.ones(len(rows), dtype=bool)
+        for k, (s, e) in enumerate(itertools.pairwise(bounds)):
+            if tolerances[k] is not None:
+                keep[s:e] = thin_segment(
+                    frames[s:e], geometry, rows[s:e], classifications[s:e], tolerances[k],
+                    sinks[k],
+                )  # fmt: skip
+        return keep
+    # A keyframe whose sub-classifications change is always kept (as in thin_segment; each
+    # segment's first row is forced there too).
+    forced = np.r_[True, classifications[1:] != classifications[:-1]]
+    frames = frames.astype(np.int64, copy=False)
+    keep, errors = thin_segments(
+        frames, geometry.matrix(rows), bounds, tolerances, geometry.kind, forced
+    )
+    for k in np.flatnonzero(~np.isnan(errors)).tolist():
+        sinks[k].max_error(tolerances[k].metric, float(errors[k]))
+    return keep
+
+
 def build_objects(
     key: Key,
     kind: str,
@@ -171,10 +208,11 @@ def build_objects(
     if tolerance is not None:
         cls_col = cols.column(c.CLASSIFICATIONS)
         cls_text = np.asarray(cls_col.fill_null("").to_numpy(zero_copy_only=False), dtype=object)
-        for s, e in itertools.pairwise(seg_bounds):
-            keep[s:e] = thin_segment(
-                frames[s:e], geometry, rows[s:e], cls_text[rows[s:e]], tolerance, annotations
-            )
+        segments = len(seg_bounds) - 1
+        keep = thin_rows(
+            frames, geometry, rows, seg_bounds, cls_text[rows], [tolerance] * segments,
+            [annotations] * segments,
+        )  # fmt: skip
     annotations.count("keyframes_in", len(rows))
     annotations.count("keyframes", int(keep.sum()))
     annotations.count("segments", len(seg_bounds) - 1)

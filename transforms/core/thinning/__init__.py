@@ -26,7 +26,8 @@ Modules
 - ``validity``: when a shortcut is valid (px slope intervals; IoU bounds and exact check);
 - ``search``: ``select_keyframes``, and the numpy shortest path (the fallback);
 - ``compiled``: the same search compiled with numba (the default when numba is installed:
-  ~10-20x faster), and the error measure compiled;
+  ~10-20x faster), and the error measure compiled; ``compiled_segments`` runs both over all
+  of a pass's segments in one call (``search.thin_segments``);
 - ``cone_scan``: the numpy search's vectorised scan of shortcut validity over many starts;
 - ``geometry`` (input checks, corners, IoU) and ``tuning`` (limits and internal knobs).
 

@@ -2,11 +2,12 @@
 
 Optional: ``AVAILABLE`` is False when numba is not installed (or ``KEYFRAMER_THINNING=numpy``
 is set), and ``search.select_keyframes`` and ``reconstruction.reconstruction_error`` then use
-numpy. The kernels (``compiled_search``, ``compiled_error``) are plain Python functions that
-are jitted on the first call, so importing the package never imports numba; they are cached on
-disk (``cache=True``: ``__pycache__`` beside them, else numba's user-wide cache directory, or
-``NUMBA_CACHE_DIR``). Measured per process: cold (no cache) 10-13 s CPU to compile; warm
-~0.5 s (numba's import ~0.3 s, loading ~0.2 s). A cache is only reused on the same CPU model.
+numpy. The kernels (``compiled_search``, ``compiled_error``, ``compiled_segments``) are plain
+Python functions that are jitted on the first call, so importing the package never imports
+numba; they are cached on disk (``cache=True``: ``__pycache__`` beside them, else numba's
+user-wide cache directory, or ``NUMBA_CACHE_DIR``). Measured per process: cold (no cache)
+10-15 s CPU to compile; warm ~0.35 s (numba's import ~0.2 s, loading the first kernel ~0.17 s,
+most of it numba's own set-up). A cache is only reused on the same CPU model.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from transforms.core.thinning import compiled_error, compiled_search, tuning
+from transforms.core.thinning import compiled_error, compiled_search, compiled_segments, tuning
 from transforms.core.thinning.tolerance import REL_EPS, Tolerance
 
 
@@ -48,13 +49,17 @@ def _kernels() -> SimpleNamespace:
 
             options = {"cache": True, "nogil": True, "boundscheck": False}
             done: dict[int, object] = {}
-            for module in (compiled_search, compiled_error):
+            for module in (compiled_search, compiled_error, compiled_segments):
                 for name in module.KERNELS:
                     fn = getattr(module, name)
                     fn = getattr(fn, "py_func", fn)
                     done.setdefault(id(fn), numba.njit(**options)(fn))
                     setattr(module, name, done[id(fn)])
-            _compiled = SimpleNamespace(thin=compiled_search._thin, errors=compiled_error._errors)
+            _compiled = SimpleNamespace(
+                thin=compiled_search._thin,
+                errors=compiled_error._errors,
+                thin_segments=compiled_segments._thin_segments,
+            )
     return _compiled
 
 
@@ -100,6 +105,41 @@ def keep_mask(
     )
 
 
+def thin_segments(
+    t: np.ndarray,
+    values: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
+    geometry: str,
+    is_iou: np.ndarray,
+    value: np.ndarray,
+    limit: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`keep_mask` and the largest `errors` value of each segment ``first[s]:last[s] + 1`` of
+    the rows, in one call (see ``search.thin_segments``); rows outside every segment are
+    kept. ``is_iou``, ``value``: each segment's tolerance; ``limit``: each row's farthest end
+    (a row index)."""
+    keep = np.ones(len(t), dtype=np.bool_)
+    max_error = np.zeros(len(first))
+    _kernels().thin_segments(
+        np.require(t, np.float64, ["C", "W"]),
+        np.require(values, np.float64, ["C", "W"]),
+        np.require(first, np.int64, ["C", "W"]),
+        np.require(last, np.int64, ["C", "W"]),
+        geometry == "bbox",
+        np.require(is_iou, np.bool_, ["C", "W"]),
+        np.require(value, np.float64, ["C", "W"]),
+        np.require(limit, np.int64, ["C", "W"]),
+        int(tuning._EXACT_BUDGET_MIN),
+        int(tuning._EXACT_BUDGET_PER_FRAME),
+        float(tuning._F32_MARGIN),
+        float(REL_EPS),
+        keep,
+        max_error,
+    )
+    return keep, max_error
+
+
 def warm_up() -> float:
     """Compile (or load from the cache) the search and the error measure; seconds taken (0 when
     unavailable)."""
@@ -110,4 +150,6 @@ def warm_up() -> float:
     box = np.array([[0.0, 0.0, 1.0, 1.0]] * 4)
     keep = keep_mask(t, box, "bbox", Tolerance("iou", 0.5), np.array([3, 3, 3, 3]), 10)
     errors(np.arange(4), box, keep, "iou", "bbox")
+    limit = np.array([3, 3, 3, 3])
+    thin_segments(t, box, np.array([0]), np.array([3]), "bbox", np.array([True]), [0.5], limit)
     return time.perf_counter() - start
