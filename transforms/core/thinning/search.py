@@ -349,7 +349,7 @@ def thin_segments(
     ``len(tolerances)``), each holding `select_checked`'s contract; a segment whose tolerance
     is None, or of two rows or fewer, keeps every row. ``forced``: bool mask of rows to keep.
     The same keep masks and errors as one `select_checked` and `error_checked` a segment, in
-    one compiled call for bbox and point geometry (a Python round trip a segment cost ~20 µs,
+    one compiled call for bbox and point geometry (a Python round trip a segment cost ~50 µs,
     ~5,000 segments at 1M rows of 1-minute videos)."""
     from transforms.core.thinning.reconstruction import error_checked
 
