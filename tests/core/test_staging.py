@@ -52,3 +52,78 @@ def test_a_range_longer_than_one_read_is_copied_whole(monkeypatch):
 def test_a_short_staging_file_is_an_error_not_a_shorter_batch():
     with pytest.raises(OSError, match="short read of a: staged lines are missing"):
         _copy(_plan(("a", 6, 3), ("a", 9, 4)))
+
+
+class _CountingFile(io.FileIO):
+    """A real unbuffered file that counts the bytes read through it."""
+
+    def __init__(self, path, mode="rb"):
+        super().__init__(path, mode)
+        self.read_bytes = 0
+
+    def read(self, size=-1):
+        data = super().read(size)
+        self.read_bytes += len(data)
+        return data
+
+    def readinto(self, b):
+        n = super().readinto(b)
+        self.read_bytes += n or 0
+        return n
+
+
+def _files_on_disk(tmp_path) -> dict[str, str]:
+    paths = {}
+    for name, data in FILES.items():
+        paths[name] = str(tmp_path / f"stage-{name}.ndjson")
+        with open(paths[name], "wb") as f:
+            f.write(data)
+    return paths
+
+
+def _copy_on_disk(tmp_path, plan: BatchPlan, out_mode: str = "wb", memory: str = "") -> tuple:
+    """Copy `plan` (paths "a", "b", or `memory`, a staging file held in a buffer) into a real
+    file; returns (its bytes, bytes read through the sources in this process)."""
+    paths = _files_on_disk(tmp_path)
+    opened: list[_CountingFile] = []
+
+    def open_source(name: str):
+        if name == memory:
+            return io.BytesIO(FILES[name])
+        opened.append(_CountingFile(paths[name]))
+        return opened[-1]
+
+    out_path = tmp_path / "batch.ndjson"
+    with open(out_path, out_mode) as out:
+        copy_plan(plan, open_source, out)
+    return out_path.read_bytes(), sum(f.read_bytes for f in opened)
+
+
+SPANS = (("a", 0, 3), ("a", 3, 2), ("b", 5, 1), ("b", 6, 4), ("a", 8, 2), ("a", 5, 1))
+
+
+def test_between_local_files_the_kernel_copies_and_nothing_is_read_here(tmp_path):
+    data, read_here = _copy_on_disk(tmp_path, _plan(*SPANS))
+    assert data == b"01234fghij895"
+    assert read_here == 0
+
+
+def test_a_file_the_kernel_cannot_copy_to_is_read_and_written(tmp_path):
+    # copy_file_range refuses a destination opened for appending (EBADF): copied the slow way
+    data, read_here = _copy_on_disk(tmp_path, _plan(*SPANS), out_mode="ab")
+    assert data == b"01234fghij895"
+    assert read_here == 13
+
+
+def test_bytes_written_before_a_kernel_copy_stay_first(tmp_path):
+    # "b" is held in memory (no descriptor): its bytes go through the output's buffer, which
+    # must reach the file before the kernel appends the next range from "a"
+    plan = _plan(("b", 0, 3), ("a", 0, 2), ("b", 9, 1))
+    data, read_here = _copy_on_disk(tmp_path, plan, memory="b")
+    assert data == b"abc01j"
+    assert read_here == 0
+
+
+def test_a_short_staging_file_on_disk_is_an_error_not_a_shorter_batch(tmp_path):
+    with pytest.raises(OSError, match="short read of a: staged lines are missing"):
+        _copy_on_disk(tmp_path, _plan(("a", 6, 3), ("a", 9, 4)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import NamedTuple
 
 from transforms.core.keys import Key
@@ -17,9 +18,13 @@ class Fragment(NamedTuple):
 
 
 def fragment(key: Key, lines: list[bytes], tracks=()) -> Fragment:
-    """The lines of `key` joined, each with its newline, and where each one ends."""
-    ends, total = [], 0
-    for line in lines:
-        total += len(line) + 1
-        ends.append(total)
-    return Fragment(key, b"\n".join(lines) + b"\n", tuple(ends), tuple(tracks))
+    """The lines of `key` joined, each with its newline, and where each one ends.
+
+    One copy of the lines' bytes: joined with an empty last item, the last newline comes with
+    the join (`join(lines) + b"\\n"` copied the whole fragment a second time: ~420 MB at 5M
+    rows of 10-second clips).
+    """
+    if not lines:
+        return Fragment(key, b"", (), tuple(tracks))
+    ends = list(itertools.accumulate(len(line) + 1 for line in lines))
+    return Fragment(key, b"\n".join([*lines, b""]), tuple(ends), tuple(tracks))
