@@ -127,3 +127,15 @@ def test_bytes_written_before_a_kernel_copy_stay_first(tmp_path):
 def test_a_short_staging_file_on_disk_is_an_error_not_a_shorter_batch(tmp_path):
     with pytest.raises(OSError, match="short read of a: staged lines are missing"):
         _copy_on_disk(tmp_path, _plan(("a", 6, 3), ("a", 9, 4)))
+
+
+def test_a_compressed_output_gets_the_bytes_through_its_compressor(tmp_path):
+    # gzip's file object answers fileno() with its file's descriptor: a kernel copy there
+    # would land uncompressed bytes inside the gzip stream
+    import gzip
+
+    paths = _files_on_disk(tmp_path)
+    out_path = tmp_path / "batch.ndjson.gz"
+    with gzip.open(out_path, "wb") as out:
+        copy_plan(_plan(*SPANS), lambda name: open(paths[name], "rb"), out)  # noqa: SIM115
+    assert gzip.decompress(out_path.read_bytes()) == b"01234fghij895"

@@ -77,6 +77,9 @@ _REFUSED = frozenset(
 )
 
 
+_PLAIN_FILES = (io.FileIO, io.BufferedReader, io.BufferedWriter, io.BufferedRandom)
+
+
 def _read_and_write(src: BinaryIO, path: str, offset: int, length: int, out: BinaryIO) -> None:
     src.seek(offset)
     while length:
@@ -88,9 +91,10 @@ def _read_and_write(src: BinaryIO, path: str, offset: int, length: int, out: Bin
 
 
 def _descriptor(f: BinaryIO) -> int | None:
-    """The OS file descriptor of a plain local file object, or None (a buffer, an object
-    store's stream, a compressed file)."""
-    if not hasattr(os, "copy_file_range") or not isinstance(f, io.BufferedIOBase | io.RawIOBase):
+    """The OS file descriptor of a plain local file object (what `open` returns), or None (a
+    buffer, an object store's stream, a compressed file: gzip's has its file's descriptor, and
+    bytes copied under it would bypass the compression)."""
+    if not hasattr(os, "copy_file_range") or not isinstance(f, _PLAIN_FILES):
         return None
     try:
         return f.fileno()
