@@ -139,3 +139,59 @@ def test_a_compressed_output_gets_the_bytes_through_its_compressor(tmp_path):
     with gzip.open(out_path, "wb") as out:
         copy_plan(_plan(*SPANS), lambda name: open(paths[name], "rb"), out)  # noqa: SIM115
     assert gzip.decompress(out_path.read_bytes()) == b"01234fghij895"
+
+
+def _resident_fraction(path) -> float:
+    """The fraction of `path`'s pages in the page cache (mincore on a shared read mapping)."""
+    import ctypes
+    import ctypes.util
+    import mmap
+    import os
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t] + [ctypes.c_int] * 3 + [ctypes.c_long]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    size = os.path.getsize(path)
+    pages = -(-size // mmap.PAGESIZE)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        assert addr not in (None, ctypes.c_void_p(-1).value), ctypes.get_errno()
+        vec = ctypes.create_string_buffer(pages)
+        try:
+            assert libc.mincore(addr, size, vec) == 0, ctypes.get_errno()
+        finally:
+            libc.munmap(addr, size)
+    finally:
+        os.close(fd)
+    return sum(b & 1 for b in vec.raw) / pages
+
+
+@pytest.mark.skipif(
+    not hasattr(staging.os, "posix_fadvise") or not hasattr(staging.os, "copy_file_range"),
+    reason="page-cache advice and kernel copies are Linux's",
+)
+def test_a_range_the_kernel_copied_leaves_the_page_cache_and_copies_again_the_same(tmp_path):
+    import os
+
+    stage = tmp_path / "stage.ndjson"
+    data = bytes(range(256)) * 2**14  # 4 MiB, 1,024 pages
+    with open(stage, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())  # clean pages: what the advice frees at once
+    assert stage.read_bytes() == data and _resident_fraction(stage) == 1.0
+    # two pieces, one range: the whole file (the kernel frees only whole folios of the range,
+    # and a file written in one go may be cached in folios of up to 2 MiB)
+    half = len(data) // 2
+    plan = _plan((str(stage), 0, half), (str(stage), half, half))
+    copies = []
+    for _ in range(2):  # a retried bundle copies the same plan again, from disk this time
+        out_path = tmp_path / f"batch-{len(copies)}.ndjson"
+        with open(out_path, "wb") as out:
+            copy_plan(plan, lambda path: open(path, "rb"), out)  # noqa: SIM115 - closed there
+        assert _resident_fraction(stage) == 0.0
+        copies.append(out_path.read_bytes())
+    assert copies[0] == copies[1] == data

@@ -42,7 +42,9 @@ def copy_plan(plan: BatchPlan, open_source: Callable[[str], BinaryIO], out: Bina
     pieces, is one range, counted). Between two local files (both with a file descriptor) a
     range is copied by the kernel (`os.copy_file_range`), never through this process's memory;
     anything else (object stores, buffers), or a kernel that refuses, is read and written.
-    A short read means staged lines are missing, which must never pass silently.
+    A range the kernel copied is then dropped from the page cache (`_release`): staged lines
+    are read once, and the batch file's pages can reuse theirs. A short read means staged
+    lines are missing, which must never pass silently.
     """
     handles: dict[str, BinaryIO] = {}
     out_fd = _descriptor(out)
@@ -58,6 +60,8 @@ def copy_plan(plan: BatchPlan, open_source: Callable[[str], BinaryIO], out: Bina
                 copied = _kernel_copy(src_fd, out_fd, offset, length)
                 if copied < 0:  # refused before copying a byte: read and write from here on
                     out_fd, copied = None, 0
+                else:
+                    _release(src_fd, offset, copied)
             if copied < length:
                 _read_and_write(src, path, offset + copied, length - copied, out)
     finally:
@@ -118,6 +122,21 @@ def _kernel_copy(src_fd: int, out_fd: int, offset: int, length: int) -> int:
             break
         copied += n
     return copied
+
+
+def _release(fd: int, offset: int, length: int) -> None:
+    """Advise the kernel that [offset, offset + length) of `fd` will not be read again, so its
+    clean pages are freed now (dirty ones are queued for writing and freed when written).
+
+    Advice only: the file's bytes are unchanged whatever the kernel does, so a retried bundle
+    that copies the same range again reads the same lines (from disk). Measured on the floor
+    at 5M rows of 10-second clips, where the batch files are ~420 MB: system time 2.3-4.9 s
+    without, 0.7-2.3 s with, on this VM, which returns freed memory to its host (free page
+    reporting), so every page never touched before costs a fault in the hypervisor, and pages
+    freed here are reused warm by the batch file being written.
+    """
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
 
 def contiguous_ranges(pieces: Iterable[Piece]) -> list[tuple[str, int, int]]:
