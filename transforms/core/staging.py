@@ -126,7 +126,8 @@ def _kernel_copy(src_fd: int, out_fd: int, offset: int, length: int) -> int:
 
 def _release(fd: int, offset: int, length: int) -> None:
     """Advise the kernel that [offset, offset + length) of `fd` will not be read again, so its
-    clean pages are freed now (dirty ones are queued for writing and freed when written).
+    clean pages are freed now (dirty ones are queued for writing, and stay cached until the
+    kernel reclaims them or the file is deleted).
 
     Advice only: the file's bytes are unchanged whatever the kernel does, so a retried bundle
     that copies the same range again reads the same lines (from disk). Measured on the floor
