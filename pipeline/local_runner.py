@@ -1,7 +1,8 @@
 """Tunes for local batch runs on Beam's FnApiRunner, whose SDK worker runs in this process.
 
-Each changes only how this process holds memory or which runner it picks, never what a
-pipeline computes; none reaches a Dataflow worker, which is another process.
+Each changes only how this process holds memory, which runner it picks or how long a bundle's
+end waits, never what a pipeline computes; none reaches a Dataflow worker, which is another
+process.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def tune_local_runner(pipeline_options: PipelineOptions) -> None:
     our state is read once per key, so the cache buys nothing. Beam 2.77 reads its size from a
     module constant for the in-process worker (no pipeline option); workers elsewhere read
     --max_cache_memory_usage_mb instead.
+    Bundles end without waiting for the step-time sampler's tick (`quicken_state_sampling`).
     """
     standard = pipeline_options.view_as(StandardOptions)
     runner = standard.runner
@@ -41,6 +43,7 @@ def tune_local_runner(pipeline_options: PipelineOptions) -> None:
 
         worker_handlers.STATE_CACHE_SIZE_MB = 0
         release_committed_bag_state()
+        quicken_state_sampling()
 
 
 def release_committed_bag_state() -> None:
@@ -84,3 +87,34 @@ def release_committed_bag_state() -> None:
     commit_and_release.releases_committed = True
     commit_and_release.beam_commit = commit
     SynchronousBagRuntimeState.commit = commit_and_release
+
+
+# How often the in-process worker's state sampler (the step-time metrics) wakes, at most.
+LOCAL_SAMPLING_PERIOD_MS = 5
+
+
+def quicken_state_sampling() -> None:
+    """Make the in-process worker's bundles end without waiting for the step-time sampler.
+
+    Beam 2.77's SDK worker times its steps with a sampling thread per bundle that sleeps
+    2 ms, then 1.2 times longer each tick up to 200 ms (`DEFAULT_SAMPLING_PERIOD_MS`), and
+    the bundle's end joins that thread, so waits for the sleep it is in: up to 200 ms a
+    bundle of a second or more (measured: 0.24-0.33 s of a 5M-row run's six bundles, the
+    main thread idle; 0.01 s with this). Here the sampler's period is 5 ms: its thread
+    sleeps without the GIL, so ticking more often costs ~200 wake-ups a second, and the
+    steps' times are sampled more finely, not less. Applies to samplers made after it, in
+    this process only. Idempotent.
+    """
+    from apache_beam.runners.worker import statesampler
+
+    if getattr(statesampler.StateSampler, "local_period", False):
+        return
+
+    class LocalStateSampler(statesampler.StateSampler):
+        local_period = True
+
+        def __init__(self, prefix, counter_factory, sampling_period_ms=LOCAL_SAMPLING_PERIOD_MS):
+            period = min(sampling_period_ms, LOCAL_SAMPLING_PERIOD_MS)
+            super().__init__(prefix, counter_factory, period)
+
+    statesampler.StateSampler = LocalStateSampler

@@ -1,24 +1,37 @@
 """The local runner's tunes: committed bag state is released and still reads the same, and a
-pipeline whose state is added in one bundle then holds it about once, not twice."""
+pipeline whose state is added in one bundle then holds it about once, not twice; the bundles'
+step-time sampler ticks every few milliseconds and still times the steps."""
 
 import dataclasses
 import gc
 import platform
 import subprocess
 import sys
+import threading
+import time
 import weakref
 
+import apache_beam as beam
 import pytest
 from apache_beam.coders import PickleCoder
+from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.portability.api import beam_fn_api_pb2
 from apache_beam.runners.portability.fn_api_runner.worker_handlers import StateServicer
+from apache_beam.runners.worker import statesampler
 from apache_beam.runners.worker.bundle_processor import SynchronousBagRuntimeState
 from apache_beam.runners.worker.sdk_worker import GlobalCachingStateHandler
 from apache_beam.runners.worker.statecache import StateCache
+from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.utils.counters import CounterFactory
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.local_runner import release_committed_bag_state
+from pipeline.local_runner import (
+    LOCAL_SAMPLING_PERIOD_MS,
+    quicken_state_sampling,
+    release_committed_bag_state,
+    tune_local_runner,
+)
 
 release_committed_bag_state()
 
@@ -117,6 +130,45 @@ def test_bag_state_reads_what_was_added_since_the_last_clear_across_commits(ops)
             assert [v.n for v in bag.read()] == model
     bag.commit()
     assert [v.n for v in _bag(servicer).read()] == model
+
+
+def test_the_state_sampler_ticks_every_few_milliseconds_once_quickened():
+    assert statesampler.DEFAULT_SAMPLING_PERIOD_MS == 200  # Beam's, which a bundle waits for
+    quicken_state_sampling()
+    quickened = statesampler.StateSampler
+    quicken_state_sampling()
+    assert statesampler.StateSampler is quickened  # idempotent: one subclass, not a chain
+    sampler = statesampler.StateSampler("step", CounterFactory())
+    assert sampler.sampling_period_ms == LOCAL_SAMPLING_PERIOD_MS == 5
+
+
+def test_a_quickened_sampler_still_times_a_step():
+    quicken_state_sampling()
+    sampler = statesampler.StateSampler("step", CounterFactory())
+    state = sampler.scoped_state("Read", "process")
+    before = threading.active_count()
+    sampler.start()
+    assert threading.active_count() == before + 1  # its sampling thread
+    with state:
+        time.sleep(0.1)
+    sampler.stop()
+    assert state.nsecs > 0  # ticks landed while the step ran (~0.1 s of them)
+    assert threading.active_count() == before  # stopped: the thread joined
+
+
+class _PeriodOfThisBundle(beam.DoFn):
+    def process(self, element):
+        yield element, statesampler.get_current_tracker().sampling_period_ms
+
+
+def test_the_in_process_worker_samples_its_bundles_with_the_quickened_sampler():
+    options = PipelineOptions(["--runner=DirectRunner"])
+    tune_local_runner(options)
+    with beam.Pipeline(options=options) as p:
+        periods = p | beam.Create([1, 2]) | beam.ParDo(_PeriodOfThisBundle())
+        assert_that(
+            periods, equal_to([(1, LOCAL_SAMPLING_PERIOD_MS), (2, LOCAL_SAMPLING_PERIOD_MS)])
+        )
 
 
 # A pipeline that adds 160 MiB of bag state in one bundle and reads it in its end-of-window
