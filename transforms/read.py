@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from transforms.coders import SourceTableCoder
 from transforms.core import formats
 from transforms.core.deadletter import file_dead_letter
 from transforms.core.memory import use_system_allocator
+from transforms.core.read_ahead import read_ahead
 from transforms.counters import CounterSet
 from transforms.stages import spread_over_workers
 
@@ -71,19 +73,35 @@ class Progress:
                 _LOG.info("read %s rows, %.0f rows/s", f"{self.rows:,}", rate)
 
 
+# Parquet row groups read ahead of the one being processed (`read_ahead`; Avro is decoded
+# holding the GIL, so it is read in turn): at most 3, and no more once those read ahead hold
+# READ_AHEAD_ROWS (a file written with pyarrow's default million-row groups is read one
+# ahead).
+READ_AHEAD_TABLES = 3
+READ_AHEAD_ROWS = 256_000
+
+
 class FileTables:
     """The rows of one input file as SourceTables (a row group, or 64k Avro rows, each), read
-    lazily; once iterated, `counts` and `dead_letters` say how the reading went.
+    lazily, Parquet's next `read_ahead` row groups on a thread while the caller works; once
+    iterated, `counts` and `dead_letters` say how the reading went.
 
     A corrupt or truncated file (`formats.READ_ERRORS`) ends the iteration with one
     `unreadable_file` record and the rows read before it kept; any other exception is a defect
     and propagates, for the step to report as `internal_error`.
     """
 
-    def __init__(self, path: str, input_format: str, progress: Progress | None = None):
+    def __init__(
+        self,
+        path: str,
+        input_format: str,
+        progress: Progress | None = None,
+        read_ahead: int = READ_AHEAD_TABLES,
+    ):
         self.path = path
         self._format = input_format
         self._progress = progress
+        self._read_ahead = read_ahead
         self.rows = 0
         self.counts: dict[str, int] = {}
         self.dead_letters: list[bytes] = []
@@ -91,8 +109,11 @@ class FileTables:
     def __iter__(self) -> Iterator[SourceTable]:
         try:
             fmt = formats.format_of(self.path, self._format)
-            with FileSystems.open(self.path, compression_type="uncompressed") as f:
-                for table in formats.iter_tables(f, fmt):
+            with (
+                FileSystems.open(self.path, compression_type="uncompressed") as f,
+                contextlib.closing(self._tables(f, fmt)) as tables,
+            ):
+                for table in tables:
                     if self._progress is not None:
                         self._progress.add(table.num_rows)
                     first_row, self.rows = self.rows, self.rows + table.num_rows
@@ -105,6 +126,11 @@ class FileTables:
             self.dead_letters = [file_dead_letter(self.path, self.rows, detail)]
             return
         self.counts["files_read"] = 1
+
+    def _tables(self, f, fmt: str) -> Iterator[pa.Table]:
+        depth = self._read_ahead if fmt == formats.PARQUET else 0
+        tables = formats.iter_tables(f, fmt)
+        return read_ahead(tables, depth, lambda t: t.num_rows, READ_AHEAD_ROWS)
 
 
 class FileReadingFn(beam.DoFn):
