@@ -109,13 +109,14 @@ def test_closing_early_stops_reading_and_closes_the_source():
 def test_closing_while_an_item_is_being_read_waits_for_it():
     """The source is closed only once the worker is out of it (a generator cannot be closed
     while it runs, and the file it reads is closed next)."""
-    release = threading.Event()
+    reached, release = threading.Event(), threading.Event()
     closed = []
 
     def slow():
         try:
             for i in range(10):
                 if i == 2:
+                    reached.set()
                     release.wait(5)
                 yield i
         finally:
@@ -123,7 +124,7 @@ def test_closing_while_an_item_is_being_read_waits_for_it():
 
     items = read_ahead(slow(), 3)
     assert next(items) == 0
-    time.sleep(0.02)  # the worker is now held reading item 2
+    assert reached.wait(5)  # the worker is now held reading item 2
     threading.Timer(0.05, release.set).start()
     items.close()
     assert release.is_set() and closed == [threading.current_thread().name]
