@@ -3,10 +3,11 @@
 Parquet's decoding runs in Arrow's C++ without the GIL, so a row group read on another thread
 overlaps the Python that checks, keys and packs the one before; `read_ahead` keeps up to
 `depth` items read ahead of the caller, in order. Measured on keyframer at 5M rows (2 cores,
-four alternating runs each, depth 3): 10-second clips 6.88-7.31 -> 6.21-6.75 s, 1-minute videos
-5.90-6.20 -> 5.50-5.73 s, long videos 5.90-6.86 -> 5.46-6.28 s; the main thread's wait for the
-next row group 0.6 s -> 0.02 s (0.17-0.20 s at depth 1, 0.10 s at 2). The same read ahead made
-the Beam-free floor no faster (5.34-5.59 -> 5.56-5.67 s), so it reads in order as before.
+four alternating runs each, depth 3, with a first version of this): 10-second clips
+6.88-7.31 -> 6.21-6.75 s, 1-minute videos 5.90-6.20 -> 5.50-5.73 s, long videos 5.90-6.86 ->
+5.46-6.28 s; the main thread's wait for the next row group 0.6 s -> 0.02 s (0.17-0.20 s at
+depth 1, 0.10 s at 2). The same read ahead made the Beam-free floor slower (5.34-5.59 ->
+5.56-5.67 s), so the floor reads in turn.
 
 What it costs: the tables read ahead, held decoded (bounded by a count and a weight, rows for
 the reader), and a thread per file being read.
