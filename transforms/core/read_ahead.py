@@ -29,13 +29,12 @@ _END = object()
 def read_ahead(
     items: Iterator[T],
     depth: int,
-    weight: Callable[[T], float] | None = None,
+    weight: Callable[[T], float] = lambda _: 0.0,
     budget: float = math.inf,
 ) -> Iterator[T]:
     """`items` in order; from the second on, each read on a worker thread before the caller
-    asks for it: up to `depth` items ahead, and, given `weight`, no more once the items read
-    ahead weigh `budget` (an item still being read counted as the last one read weighed), but
-    always one, so a file of large row groups is read one row group ahead (the first item is read
+    asks for it: up to `depth` items ahead, and no more once the items read ahead weigh
+    `budget` (an item still being read counted as the last one read weighed), but always one, so a file of large row groups is read one row group ahead (the first item is read
     on the caller's thread: its weight is known before any is read ahead). `depth` < 1: every
     item read on the caller's thread, as asked.
 
@@ -50,11 +49,9 @@ def read_ahead(
         yield first
         yield from items
         return
-    last = weight(first) if weight is not None else 0.0  # what the last item read weighed
+    last = weight(first)  # what the last item read weighed
 
     def weight_of(future: concurrent.futures.Future) -> float:
-        if weight is None:
-            return 0.0
         if not future.done():  # being read: as the last one
             return last
         if future.exception() is not None or future.result() is _END:
@@ -75,7 +72,7 @@ def read_ahead(
                 fill()  # the next ones are read while the caller works on this one
                 yield item
                 item = pending.popleft().result()
-                if weight is not None and item is not _END:
+                if item is not _END:
                     last = weight(item)
         finally:
             for future in pending:
