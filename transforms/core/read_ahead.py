@@ -34,9 +34,10 @@ def read_ahead(
 ) -> Iterator[T]:
     """`items` in order; from the second on, each read on a worker thread before the caller
     asks for it: up to `depth` items ahead, and no more once the items read ahead weigh
-    `budget` (an item still being read counted as the last one read weighed), but always one, so a file of large row groups is read one row group ahead (the first item is read
-    on the caller's thread: its weight is known before any is read ahead). `depth` < 1: every
-    item read on the caller's thread, as asked.
+    `budget` (an item still being read counted as the last one read weighed), but always one,
+    so a file of large row groups is read one row group ahead (the first item is read on the
+    caller's thread: its weight is known before any is read ahead). `depth` < 1: every item
+    read on the caller's thread, as asked.
 
     An exception raised reading an item is raised here, after every item before it; closing
     this generator early waits for the item being read, then closes `items` (the file it reads
