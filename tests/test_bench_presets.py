@@ -10,7 +10,7 @@ from bench.datasets import generate_table
 from bench.datasets.cache import DataSpec
 from bench.datasets.presets import CLIP, LONG, MINUTE, SHAPES, long_shape
 from bench.harness.programs import FLOOR, KEYFRAMER, NAIVE
-from bench.harness.results import Measurement, Result
+from bench.harness.results import Measurement, Result, ratio, round_ratio
 from bench.run import parse_args
 from bench.sections.comparison import ShapeRun
 from bench.sections.comparison_report import report_comparison
@@ -72,6 +72,21 @@ def test_full_precision_keeps_every_digit() -> None:
 def _result(rows: int, wall: float, cpu: float) -> Result:
     m = Measurement("p", rows, wall, 100 * 1024, cpu, None, None)  # type: ignore[arg-type]
     return Result("x", [m])
+
+
+def _runs(rows: int, walls: list[float]) -> Result:
+    return Result("x", [Measurement("p", rows, w, 1024, w, None, None) for w in walls])  # type: ignore[arg-type]
+
+
+def test_round_ratio_pairs_the_runs_of_each_round() -> None:
+    # The second round ran on a slow minute for the floor, the third for keyframer: by round
+    # keyframer is 0.9x the floor in the first, the median of the three.
+    kf = _runs(1_000, [1.0, 2.0, 3.0])
+    floor = _runs(1_000, [0.9, 2.9, 1.1])
+    assert round_ratio(kf, floor) == "0.90x (0.37-1.45)"
+    assert ratio(kf, floor) == "0.55x"  # of the medians: 1.1 s against 2.0 s
+    assert round_ratio(_runs(1_000, [2.0]), _runs(1_000, [1.0])) == "0.50x"
+    assert round_ratio(kf, None) == "-"
 
 
 def test_comparison_report_has_every_table() -> None:

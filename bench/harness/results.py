@@ -115,6 +115,26 @@ def ratio(a: Result | None, b: Result | None) -> str:
     return f"{a.rows_per_s / b.rows_per_s:.2f}x" if a and b else "-"
 
 
+def round_ratios(a: Result, b: Result) -> list[float]:
+    """a's throughput over b's in each round: the i-th run of one against the i-th of the other
+    (`run_rounds` runs every program once a round, one after another), so a minute in which
+    the VM is slow falls on both sides of a ratio rather than on one median."""
+    return [
+        (ra.rows / ra.wall_s) / (rb.rows / rb.wall_s)
+        for ra, rb in zip(a.runs, b.runs, strict=True)
+        if ra.wall_s > 0 and rb.wall_s > 0
+    ]
+
+
+def round_ratio(a: Result | None, b: Result | None) -> str:
+    """`round_ratios` as a cell: their median, with their range when there were several."""
+    ratios = round_ratios(a, b) if a and b else []
+    if not ratios:
+        return "-"
+    spread = f" ({min(ratios):.2f}-{max(ratios):.2f})" if len(ratios) > 1 else ""
+    return f"{statistics.median(ratios):.2f}x{spread}"
+
+
 def cpu_ratio(a: Result | None, b: Result | None) -> str:
     """The same by CPU time (b's CPU seconds over a's): less sensitive to a busy machine."""
     return f"{b.cpu_s / a.cpu_s:.2f}x" if a and b and a.cpu_s > 0 else "-"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bench.harness.programs import FLOOR, KEYFRAMER, NAIVE
-from bench.harness.results import Result, cpu_ratio, ratio
+from bench.harness.results import Result, cpu_ratio, ratio, round_ratio
 from bench.harness.sizes import size_label
 from bench.harness.tables import format_table
 from bench.sections.comparison import ShapeRun
@@ -51,18 +51,20 @@ def _ratios(runs: list[ShapeRun]) -> str:
             [
                 run.label,
                 ratio(kf, run.get(FLOOR)),
+                round_ratio(kf, run.get(FLOOR)),
                 cpu_ratio(kf, run.get(FLOOR)),
                 size_label(ref.spec.rows) if ref else "-",
                 ratio(kf, naive),
                 _per_row_cpu_ratio(kf, naive),
             ]
         )
-    headers = ["shape size", "keyframer/floor", "CPU: keyframer/floor", "naive at",
+    headers = ["shape size", "keyframer/floor", "by round", "CPU: keyframer/floor", "naive at",
                "keyframer/naive", "CPU per row: keyframer/naive"]  # fmt: skip
     first = (
-        "Same-run ratios of throughput (target at 5M: keyframer/floor >= 0.8x on every shape); "
-        "keyframer/naive is keyframer's rows/s at this size over naive's at 'naive at' "
-        "(its per-row cost is flat):"
+        "Same-run ratios of throughput (target at 5M: keyframer/floor >= 0.8x on every shape): "
+        "of the medians, and 'by round', the median (range) of each round's ratio, the two "
+        "programs run one after the other; keyframer/naive is keyframer's rows/s at this size "
+        "over naive's at 'naive at' (its per-row cost is flat):"
     )
     return "\n".join([first, format_table(headers, rows)])
 
@@ -80,6 +82,7 @@ def _shape_ratios(runs: list[ShapeRun]) -> str | None:
                     [
                         f"{name} / long {size_label(n)}",
                         ratio(other.get(FLOOR), long.get(FLOOR)),
+                        round_ratio(other.get(FLOOR), long.get(FLOOR)),
                         cpu_ratio(other.get(FLOOR), long.get(FLOOR)),
                         ratio(other.get(KEYFRAMER), long.get(KEYFRAMER)),
                         cpu_ratio(other.get(KEYFRAMER), long.get(KEYFRAMER)),
@@ -88,10 +91,11 @@ def _shape_ratios(runs: list[ShapeRun]) -> str | None:
     if not rows:
         return None
     first = (
-        "Shapes against long videos, same run (rows/s over rows/s at the same size; CPU: long "
-        "videos' CPU seconds over the shape's; target for the floor: >= 0.85x):"
+        "Shapes against long videos, same run (rows/s over rows/s at the same size; by round: "
+        "each round's ratio, median (range); CPU: long videos' CPU seconds over the shape's; "
+        "target for the floor: >= 0.85x):"
     )
-    headers = ["shapes", "floor", "CPU: floor", "keyframer", "CPU: keyframer"]
+    headers = ["shapes", "floor", "floor by round", "CPU: floor", "keyframer", "CPU: keyframer"]
     return "\n".join([first, format_table(headers, rows)])
 
 
