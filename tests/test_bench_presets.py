@@ -69,13 +69,17 @@ def test_full_precision_keeps_every_digit() -> None:
     assert np.allclose(left_f, left_r, atol=0.006)  # the same draws, not rounded
 
 
+def _runs(rows: int, walls: list[float], cpu: float | None = None) -> Result:
+    """A program's result of one run per wall time (CPU time = wall time unless given)."""
+    runs = [
+        Measurement("p", rows, w, 100 * 1024, w if cpu is None else cpu, None, None)  # type: ignore[arg-type]
+        for w in walls
+    ]
+    return Result("x", runs)
+
+
 def _result(rows: int, wall: float, cpu: float) -> Result:
-    m = Measurement("p", rows, wall, 100 * 1024, cpu, None, None)  # type: ignore[arg-type]
-    return Result("x", [m])
-
-
-def _runs(rows: int, walls: list[float]) -> Result:
-    return Result("x", [Measurement("p", rows, w, 1024, w, None, None) for w in walls])  # type: ignore[arg-type]
+    return _runs(rows, [wall], cpu)
 
 
 def test_round_ratio_pairs_the_runs_of_each_round() -> None:

@@ -117,8 +117,9 @@ def ratio(a: Result | None, b: Result | None) -> str:
 
 def round_ratios(a: Result, b: Result) -> list[float]:
     """a's throughput over b's in each round: the i-th run of one against the i-th of the other
-    (`run_rounds` runs every program once a round, one after another), so a minute in which
-    the VM is slow falls on both sides of a ratio rather than on one median."""
+    (`run_rounds` runs every program on every data set once a round; two programs on one data
+    set one after the other), so a minute in which the VM is slow falls on both sides of a
+    ratio rather than on one median."""
     return [
         (ra.rows / ra.wall_s) / (rb.rows / rb.wall_s)
         for ra, rb in zip(a.runs, b.runs, strict=True)
